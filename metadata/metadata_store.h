@@ -138,11 +138,12 @@ class MetadataStore {
   static constexpr uint64_t kIdBlock = 4096;
 
  private:
-  Status WriteSuper();
+  Status WriteSuper(uint64_t limit);
 
   std::mutex id_mu_;
   std::atomic<uint64_t> next_id_{0};
-  uint64_t id_limit_ = 0;  // GUARDED_BY(id_mu_): ids below are reserved
+  // Ids below the limit are reserved in the superblock; raised under id_mu_.
+  std::atomic<uint64_t> id_limit_{0};
   uint64_t fs_id_ = 0;
 };
 

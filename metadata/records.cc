@@ -100,6 +100,7 @@ std::string EncodeInode(const Inode& n) {
   PutU32(&s, n.dos_attrs);
   PutU64(&s, n.alloc_size);
   PutU64(&s, n.next_cookie);
+  PutU64(&s, n.parent);
   return s;
 }
 
@@ -124,6 +125,7 @@ Status DecodeInode(std::string_view bytes, Inode* out) {
   n.dos_attrs = d.U32();
   n.alloc_size = d.U64();
   n.next_cookie = d.U64();
+  n.parent = d.U64();
   if (!d.done()) return Status::Corruption("inode: bad length");
   if (!ValidType(t)) return Status::Corruption("inode: bad type");
   n.type = static_cast<FileType>(t);

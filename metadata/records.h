@@ -56,13 +56,16 @@ struct Inode {
   NanoTime atime = 0;
   NanoTime mtime = 0;
   NanoTime ctime = 0;
-  NanoTime btime = 0;  // birth
+  NanoTime btime = 0;   // birth
   uint64_t change = 0;  // bumped on every data or metadata change (NFS)
   uint32_t dos_attrs = 0;
   uint64_t alloc_size = 0;  // SMB allocation size hint; 0 = derive from size
   // Directories only: the cookie the next entry will get (readdir cookies
   // are per-directory, increasing, never reused).
   uint64_t next_cookie = 0;
+  // Directories only: the directory holding this one (root: itself). Files
+  // may have several links and record no parent.
+  InodeId parent = kInvalidInode;
 
   bool is_dir() const { return type == FileType::kDirectory; }
   bool is_reg() const { return type == FileType::kRegular; }

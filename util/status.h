@@ -28,14 +28,20 @@ class [[nodiscard]] Status {
   static Status NotFound(std::string_view msg = {}) {
     return Status(ENOENT, msg);
   }
-  static Status Exists(std::string_view msg = {}) { return Status(EEXIST, msg); }
+  static Status Exists(std::string_view msg = {}) {
+    return Status(EEXIST, msg);
+  }
   static Status Invalid(std::string_view msg = {}) {
     return Status(EINVAL, msg);
   }
-  static Status Access(std::string_view msg = {}) { return Status(EACCES, msg); }
+  static Status Access(std::string_view msg = {}) {
+    return Status(EACCES, msg);
+  }
   static Status Perm(std::string_view msg = {}) { return Status(EPERM, msg); }
   static Status Io(std::string_view msg = {}) { return Status(EIO, msg); }
-  static Status Corruption(std::string_view msg) { return Status(EUCLEAN, msg); }
+  static Status Corruption(std::string_view msg) {
+    return Status(EUCLEAN, msg);
+  }
   static Status NotSupported(std::string_view msg = {}) {
     return Status(EOPNOTSUPP, msg);
   }
@@ -60,7 +66,7 @@ std::string ErrnoName(int code);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT
     if (std::get<Status>(v_).ok()) v_ = Status::Io("Result built from OK");
   }
@@ -85,18 +91,18 @@ class [[nodiscard]] Result {
 }  // namespace concordfs
 
 // Propagates a non-OK Status from an expression returning Status.
-#define CFS_RETURN_IF_ERROR(expr)            \
-  do {                                       \
-    ::concordfs::Status _cfs_st = (expr);    \
-    if (!_cfs_st.ok()) return _cfs_st;       \
+#define CFS_RETURN_IF_ERROR(expr)         \
+  do {                                    \
+    ::concordfs::Status _cfs_st = (expr); \
+    if (!_cfs_st.ok()) return _cfs_st;    \
   } while (0)
 
 #define CFS_CONCAT_INNER(a, b) a##b
 #define CFS_CONCAT(a, b) CFS_CONCAT_INNER(a, b)
 // `CFS_ASSIGN_OR_RETURN(auto x, Foo());` declares x from a Result or returns
 // its Status.
-#define CFS_ASSIGN_OR_RETURN(lhs, expr)                          \
-  auto CFS_CONCAT(_cfs_res_, __LINE__) = (expr);                 \
-  if (!CFS_CONCAT(_cfs_res_, __LINE__).ok())                     \
-    return CFS_CONCAT(_cfs_res_, __LINE__).status();             \
+#define CFS_ASSIGN_OR_RETURN(lhs, expr)              \
+  auto CFS_CONCAT(_cfs_res_, __LINE__) = (expr);     \
+  if (!CFS_CONCAT(_cfs_res_, __LINE__).ok())         \
+    return CFS_CONCAT(_cfs_res_, __LINE__).status(); \
   lhs = std::move(CFS_CONCAT(_cfs_res_, __LINE__)).value()

@@ -1,0 +1,56 @@
+#include "daemon/backend.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "util/log.h"
+
+namespace concordfs {
+
+Result<std::unique_ptr<Backend>> Backend::Open(const Config& config) {
+  std::unique_ptr<Backend> b(new Backend(config));
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    return Status::Error(ec.value(), "cannot create data_dir " +
+                                         config.data_dir + ": " + ec.message());
+  }
+  if (config.store == "memory") {
+    b->md_ = NewMemoryStore();
+    b->content_ = NewMemoryContentStore();
+    return b;
+  }
+  Result<std::unique_ptr<MetadataStore>> md =
+      OpenLevelDbStore(config.data_dir + "/metadata", config.sync);
+  if (!md.ok()) {
+    // LevelDB reports a held LOCK file as a plain I/O error.
+    if (md.status().message().find("lock") != std::string::npos) {
+      return Status::Error(EBUSY, "data_dir " + config.data_dir +
+                                      " is in use by another process (" +
+                                      md.status().message() + ")");
+    }
+    return md.status();
+  }
+  b->md_ = std::move(md).value();
+  CFS_ASSIGN_OR_RETURN(b->content_,
+                       OpenLocalContentStore(config.data_dir + "/content",
+                                             config.sync == SyncPolicy::kAlways,
+                                             config.max_open_fds));
+  return b;
+}
+
+Status Backend::Start() {
+  CFS_RETURN_IF_ERROR(
+      md_->Initialize(config_.root_uid, config_.root_gid, config_.root_mode));
+  VfsOptions opts;
+  if (!ParseAtimePolicy(config_.atime, &opts.atime)) {
+    return Status::Invalid("atime policy " + config_.atime);
+  }
+  vfs_ = std::make_unique<Vfs>(md_.get(), content_.get(), opts);
+  CFS_ASSIGN_OR_RETURN(uint64_t reclaimed, vfs_->Recover());
+  (void)reclaimed;  // Recover logs it
+  return Status::Ok();
+}
+
+}  // namespace concordfs

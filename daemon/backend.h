@@ -1,0 +1,43 @@
+// Backend: the stores and the vfs the daemon serves, opened from a Config.
+//
+// Owns the metadata store, the content store and (once Start is called) the
+// Vfs over them. Layout under data_dir: `metadata/` (LevelDB) and
+// `content/` (one backing file per inode). Used by the daemon, by
+// `concordfs fsck` and by test programs that need the real backend.
+// Not thread-safe itself; the Vfs it hands out is.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "daemon/config.h"
+#include "metadata/content_store.h"
+#include "metadata/metadata_store.h"
+#include "vfs/vfs.h"
+
+namespace concordfs {
+
+class Backend {
+ public:
+  // Opens (creating if missing) the stores named by `config`. A second
+  // process opening the same data_dir gets EBUSY.
+  static Result<std::unique_ptr<Backend>> Open(const Config& config);
+
+  // Initializes the store (root directory on first use), builds the Vfs and
+  // reclaims files left unlinked-while-open by the previous run.
+  Status Start();
+
+  MetadataStore* metadata() { return md_.get(); }
+  ContentStore* content() { return content_.get(); }
+  Vfs* vfs() { return vfs_.get(); }
+  const Config& config() const { return config_; }
+
+ private:
+  explicit Backend(Config c) : config_(std::move(c)) {}
+  Config config_;
+  std::unique_ptr<MetadataStore> md_;
+  std::unique_ptr<ContentStore> content_;
+  std::unique_ptr<Vfs> vfs_;
+};
+
+}  // namespace concordfs

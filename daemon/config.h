@@ -1,0 +1,60 @@
+// Config: the daemon's settings, loaded from one YAML file.
+//
+// ParseConfig turns YAML text into a Config, LoadConfigFile does the same for
+// a file, DumpConfig writes the effective settings back as YAML (what
+// `--print-config` prints; parsing it again yields an equal Config). Parsing
+// is strict: unknown keys, wrong types and out-of-range values are errors,
+// each reported as `<file>:<line>:<column>: <message>` in a
+// Status::Invalid. A missing key keeps its default; an empty file is all
+// defaults. Config is a plain value (copyable, no shared state); the
+// functions are pure apart from reading the file and the cwd, and are safe to
+// call from any thread. yaml-cpp stays inside config.cc: its exceptions are
+// caught there and never cross this interface.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "metadata/metadata_store.h"
+#include "util/status.h"
+
+namespace concordfs {
+
+struct Config {
+  // Where the metadata store and file contents live. A relative path in the
+  // file resolves against the file's directory (or the cwd when there is no
+  // file); after parsing this is always absolute and lexically normalized.
+  std::string data_dir = "concordfs-data";
+  std::string store = "leveldb";         // "leveldb" | "memory"
+  SyncPolicy sync = SyncPolicy::kBatch;  // "always" | "batch" | "none"
+  std::string log_level = "info";        // trace|debug|info|warn|error|off
+  std::string atime = "relatime";        // "relatime" | "strict" | "noatime"
+  // Section `root:` (keys uid, gid, mode): owner and permission bits of the
+  // root directory when the store is created; ignored afterwards. `mode` is
+  // always read as octal digits, like chmod: 755, 0755 and "0755" are equal.
+  uint32_t root_uid = 0;
+  uint32_t root_gid = 0;
+  uint32_t root_mode = 0755;
+  // Top-level key `content_fd_cache`: how many content files the content
+  // store keeps open at once (>= 1).
+  uint64_t max_open_fds = 1024;
+
+  bool operator==(const Config&) const = default;
+};
+
+// Parses YAML text. `origin` names the source in messages (usually the file
+// name); `base_dir` is the directory relative paths resolve against, the cwd
+// when empty. Errors: EINVAL with a `origin:line:col: ...` message.
+Result<Config> ParseConfig(std::string_view yaml_text, std::string_view origin,
+                           const std::string& base_dir);
+
+// Reads and parses `path`; relative paths inside resolve against the file's
+// directory. A file that cannot be read returns its errno (ENOENT, EACCES,
+// EISDIR, ...) with a message naming the path.
+Result<Config> LoadConfigFile(const std::string& path);
+
+// The effective configuration as YAML, every key present, data_dir absolute.
+std::string DumpConfig(const Config& c);
+
+}  // namespace concordfs

@@ -1,0 +1,91 @@
+// InodeLocks: striped mutexes that serialize read-modify-write sequences on
+// inodes. A LockedSet takes the stripes of several inodes in ascending
+// stripe order, so two operations never deadlock. Lock order across the vfs:
+// Vfs::rename_mu_ -> stripes (ascending) -> OpenFileTable's mutex.
+//
+// Metadata commits happen under these locks (like an inode lock in a kernel
+// filesystem); data reads and writes to the content store never do.
+// Thread-safe.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <initializer_list>
+#include <mutex>
+#include <vector>
+
+#include "metadata/records.h"
+
+namespace concordfs {
+
+class InodeLocks {
+ public:
+  static constexpr size_t kStripes = 1024;
+
+  size_t StripeOf(InodeId id) const {
+    // Multiplicative hash: consecutive ids land on different stripes.
+    return static_cast<size_t>((id * 0x9E3779B97F4A7C15ULL) >> 54) % kStripes;
+  }
+  std::mutex& stripe(size_t i) { return stripes_[i]; }
+
+ private:
+  std::array<std::mutex, kStripes> stripes_;
+};
+
+// Holds the stripes of a set of inodes; released on destruction.
+class LockedSet {
+ public:
+  LockedSet(InodeLocks* locks, std::initializer_list<InodeId> ids)
+      : locks_(locks) {
+    Lock(std::vector<InodeId>(ids));
+  }
+  ~LockedSet() { Unlock(); }
+  LockedSet(const LockedSet&) = delete;
+  LockedSet& operator=(const LockedSet&) = delete;
+
+  // True if the stripe of `id` is held.
+  bool Holds(InodeId id) const {
+    size_t s = locks_->StripeOf(id);
+    return std::binary_search(held_.begin(), held_.end(), s);
+  }
+  // Re-locks so that `ids` are held as well (all locks are dropped and
+  // retaken in order). Callers must re-validate what they read before.
+  // Returns true if nothing had to be dropped.
+  bool Extend(std::initializer_list<InodeId> ids) {
+    std::vector<InodeId> all = ids_;
+    bool missing = false;
+    for (InodeId id : ids) {
+      if (id == kInvalidInode) continue;
+      all.push_back(id);
+      if (!Holds(id)) missing = true;
+    }
+    if (!missing) return true;
+    Unlock();
+    Lock(std::move(all));
+    return false;
+  }
+
+ private:
+  void Lock(std::vector<InodeId> ids) {
+    ids_ = std::move(ids);
+    held_.clear();
+    for (InodeId id : ids_) {
+      if (id != kInvalidInode) held_.push_back(locks_->StripeOf(id));
+    }
+    std::sort(held_.begin(), held_.end());
+    held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
+    for (size_t s : held_) locks_->stripe(s).lock();
+  }
+  void Unlock() {
+    for (auto it = held_.rbegin(); it != held_.rend(); ++it) {
+      locks_->stripe(*it).unlock();
+    }
+    held_.clear();
+  }
+
+  InodeLocks* locks_;
+  std::vector<InodeId> ids_;
+  std::vector<size_t> held_;  // sorted stripe indexes
+};
+
+}  // namespace concordfs

@@ -1,0 +1,187 @@
+// Vfs: construction, change events, attributes, lookups, reclaiming
+// unlinked files, statfs. Namespace changes are in vfs_namespace.cc, data
+// and open files in vfs_data.cc, extended attributes in vfs_xattr.cc.
+#include "vfs/vfs.h"
+
+#include "metadata/keys.h"
+#include "util/log.h"
+#include "vfs/inode_locks.h"
+#include "vfs/open_files.h"
+#include "vfs/permissions.h"
+#include "vfs/vfs_internal.h"
+
+namespace concordfs {
+
+using vfs_internal::RequireDir;
+
+bool ParseAtimePolicy(std::string_view s, AtimePolicy* out) {
+  if (s == "relatime") {
+    *out = AtimePolicy::kRelatime;
+  } else if (s == "strict") {
+    *out = AtimePolicy::kStrict;
+  } else if (s == "noatime") {
+    *out = AtimePolicy::kNoatime;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+Vfs::Vfs(MetadataStore* md, ContentStore* content, VfsOptions opts)
+    : md_(md),
+      content_(content),
+      opts_(opts),
+      clock_(opts.clock ? opts.clock : Clock::Default()),
+      locks_(std::make_unique<InodeLocks>()),
+      open_files_(std::make_unique<OpenFileTable>()) {}
+
+Vfs::~Vfs() = default;
+
+// ---- events ----
+
+uint64_t Vfs::Subscribe(ChangeListener listener) {
+  std::lock_guard<std::mutex> l(listeners_mu_);
+  uint64_t token = next_token_++;
+  listeners_.emplace_back(token, std::move(listener));
+  has_listeners_ = true;
+  return token;
+}
+
+void Vfs::Unsubscribe(uint64_t token) {
+  std::lock_guard<std::mutex> l(listeners_mu_);
+  std::erase_if(listeners_, [&](const auto& p) { return p.first == token; });
+  has_listeners_ = !listeners_.empty();
+}
+
+void Vfs::Emit(const ChangeEvent& ev) {
+  if (!has_listeners_.load(std::memory_order_relaxed)) return;
+  std::vector<ChangeListener> copy;
+  {
+    std::lock_guard<std::mutex> l(listeners_mu_);
+    for (const auto& p : listeners_) copy.push_back(p.second);
+  }
+  for (const auto& fn : copy) fn(ev);
+}
+
+void Vfs::Emit(ChangeEvent::Kind kind, InodeId ino, InodeId parent,
+               std::string_view name, Origin origin) {
+  if (!has_listeners_.load(std::memory_order_relaxed)) return;
+  Emit(ChangeEvent{kind, ino, parent, std::string(name), origin});
+}
+
+// ---- attributes ----
+
+Result<Attr> Vfs::MakeAttr(const Inode& inode) {
+  Attr a;
+  a.inode = inode;
+  if (inode.is_reg()) {
+    Result<uint64_t> used = content_->AllocatedBytes(inode.id);
+    a.used_bytes = used.ok() ? *used : inode.size;
+  } else if (inode.is_dir()) {
+    a.used_bytes = 4096;
+  }
+  return a;
+}
+
+Result<Attr> Vfs::GetAttr(InodeId ino) {
+  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+  return MakeAttr(inode);
+}
+
+Result<Attr> Vfs::Lookup(const OpContext& ctx, InodeId parent,
+                         std::string_view name) {
+  CFS_ASSIGN_OR_RETURN(Inode dir, RequireDir(md_->GetInode(parent)));
+  CFS_RETURN_IF_ERROR(CheckAccess(dir, ctx.cred, kMayExec));
+  CFS_RETURN_IF_ERROR(vfs_internal::ValidateLookupName(name));
+  if (name == ".") return MakeAttr(dir);
+  if (name == "..") return GetAttr(dir.parent);
+  CFS_ASSIGN_OR_RETURN(DirEntry e, md_->Lookup(parent, name));
+  return GetAttr(e.child);
+}
+
+Status Vfs::Access(const OpContext& ctx, InodeId ino, int mask) {
+  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+  if (mask == 0) return Status::Ok();
+  return CheckAccess(inode, ctx.cred, mask);
+}
+
+Result<std::string> Vfs::ReadLink(const OpContext&, InodeId ino) {
+  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+  if (inode.type != FileType::kSymlink) return Status::Invalid("not a symlink");
+  return md_->GetSymlink(ino);
+}
+
+// ---- reclaiming unlinked inodes ----
+
+Status Vfs::ReclaimNow(InodeId ino) {
+  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+  if (inode.is_reg()) CFS_RETURN_IF_ERROR(content_->Remove(ino));
+  std::vector<std::string> names;
+  CFS_RETURN_IF_ERROR(md_->ListXattrs(ino, &names));
+  MetadataBatch b;
+  for (const auto& n : names) b.DeleteXattr(ino, n);
+  if (inode.type == FileType::kSymlink) b.DeleteSymlink(ino);
+  b.DeleteInode(ino);
+  b.RemoveOrphan(ino);
+  CFS_RETURN_IF_ERROR(md_->Write(b));
+  live_inodes_.fetch_sub(1);
+  return Status::Ok();
+}
+
+// Caller holds the stripe of `ino`.
+Status Vfs::ReclaimIfUnused(InodeId ino) {
+  if (open_files_->Count(ino) > 0) return Status::Ok();
+  Result<Inode> inode = md_->GetInode(ino);
+  if (!inode.ok())
+    return inode.code() == ENOENT ? Status::Ok() : inode.status();
+  if (inode->nlink > 0) return Status::Ok();
+  return ReclaimNow(ino);
+}
+
+Result<uint64_t> Vfs::Recover() {
+  std::vector<InodeId> orphans;
+  CFS_RETURN_IF_ERROR(md_->ListOrphans(&orphans));
+  int64_t count = 0;
+  CFS_RETURN_IF_ERROR(md_->ForEachInode([&](const Inode&) {
+    ++count;
+    return true;
+  }));
+  live_inodes_ = count;
+  uint64_t reclaimed = 0;
+  for (InodeId ino : orphans) {
+    LockedSet lk(locks_.get(), {ino});
+    if (open_files_->Count(ino) > 0) continue;
+    Result<Inode> inode = md_->GetInode(ino);
+    if (!inode.ok()) {
+      // The inode is gone already; drop the stale orphan record.
+      MetadataBatch b;
+      b.RemoveOrphan(ino);
+      CFS_RETURN_IF_ERROR(md_->Write(b));
+      continue;
+    }
+    if (inode->nlink > 0) continue;
+    CFS_RETURN_IF_ERROR(ReclaimNow(ino));
+    ++reclaimed;
+  }
+  if (reclaimed > 0) {
+    CFS_LOG_INFO("reclaimed {} files that were unlinked while open", reclaimed);
+  }
+  return reclaimed;
+}
+
+uint32_t Vfs::OpenCount(InodeId ino) const { return open_files_->Count(ino); }
+
+Result<FsStats> Vfs::StatFs() {
+  CFS_ASSIGN_OR_RETURN(ContentSpace space, content_->Space());
+  FsStats s;
+  s.block_size = space.block_size;
+  s.total_bytes = space.total_bytes;
+  s.free_bytes = space.free_bytes;
+  s.avail_bytes = space.free_bytes;
+  s.total_inodes = opts_.max_inodes;
+  uint64_t used = static_cast<uint64_t>(std::max<int64_t>(0, live_inodes_));
+  s.free_inodes = used < s.total_inodes ? s.total_inodes - used : 0;
+  return s;
+}
+
+}  // namespace concordfs

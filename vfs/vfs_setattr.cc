@@ -1,0 +1,83 @@
+// Vfs::SetAttr: chmod, chown, truncate, utimens and the SMB-only attributes,
+// with the kernel's rules for who may change what (setattr_prepare).
+#include <fcntl.h>
+
+#include "vfs/inode_locks.h"
+#include "vfs/open_files.h"
+#include "vfs/permissions.h"
+#include "vfs/vfs.h"
+#include "vfs/vfs_internal.h"
+
+namespace concordfs {
+
+Status Vfs::CheckSetAttr(const OpContext& ctx, const Inode& n,
+                         const SetAttrRequest& req) {
+  const Credential& cred = ctx.cred;
+  bool owner = cred.is_root() || cred.uid == n.uid;
+  if (req.size) {
+    if (n.is_dir()) return Status::Error(EISDIR);
+    if (!n.is_reg()) return Status::Invalid("truncate of a special file");
+    if (req.handle != 0) {
+      auto f = open_files_->Get(req.handle);
+      if (!f || f->ino != n.id) return Status::Error(EBADF);
+      if (!f->writable) return Status::Invalid("file not open for writing");
+    } else {
+      CFS_RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
+    }
+    if (*req.size > opts_.max_file_size) return Status::Error(EFBIG);
+  }
+  if (req.uid && !cred.is_root() && (cred.uid != n.uid || *req.uid != n.uid)) {
+    return Status::Perm("only root changes the owner");
+  }
+  if (req.gid && !cred.is_root() &&
+      (cred.uid != n.uid || (*req.gid != n.gid && !cred.InGroup(*req.gid)))) {
+    return Status::Perm("chgrp to a group the caller is not in");
+  }
+  if (req.mode && !owner) return Status::Perm("chmod by non-owner");
+  if ((req.atime || req.mtime || req.btime) && !owner) {
+    return Status::Perm("explicit times by non-owner");
+  }
+  if ((req.atime_now || req.mtime_now || req.dos_attrs) && !owner) {
+    CFS_RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
+  }
+  return Status::Ok();
+}
+
+Result<Attr> Vfs::SetAttr(const OpContext& ctx, InodeId ino,
+                          const SetAttrRequest& req) {
+  LockedSet lk(locks_.get(), {ino});
+  CFS_ASSIGN_OR_RETURN(Inode n, md_->GetInode(ino));
+  CFS_RETURN_IF_ERROR(CheckSetAttr(ctx, n, req));
+  NanoTime now = Now();
+  if (req.size) {
+    // Content first: a crash in between leaves zeros, never stale bytes.
+    CFS_RETURN_IF_ERROR(content_->Truncate(ino, std::min(n.size, *req.size)));
+    n.size = *req.size;
+    n.mtime = now;
+    n.mode = ModeAfterWrite(n, ctx.cred);
+  }
+  if (req.uid || req.gid) {
+    n.mode = ModeAfterChown(n);
+    if (req.uid) n.uid = *req.uid;
+    if (req.gid) n.gid = *req.gid;
+  }
+  if (req.mode) {
+    n.mode = *req.mode & 07777;
+    if (!ctx.cred.is_root() && !ctx.cred.InGroup(n.gid)) n.mode &= ~S_ISGID;
+  }
+  if (req.atime_now) n.atime = now;
+  if (req.mtime_now) n.mtime = now;
+  if (req.atime) n.atime = *req.atime;
+  if (req.mtime) n.mtime = *req.mtime;
+  if (req.btime) n.btime = *req.btime;
+  if (req.dos_attrs) n.dos_attrs = *req.dos_attrs;
+  vfs_internal::TouchCtime(&n, now);
+  MetadataBatch b;
+  b.PutInode(n);
+  CFS_RETURN_IF_ERROR(md_->Write(b));
+  Emit(req.size ? ChangeEvent::Kind::kData : ChangeEvent::Kind::kAttr, ino,
+       kInvalidInode, {}, ctx.origin);
+  return MakeAttr(n);
+}
+
+}  // namespace concordfs
