@@ -10,7 +10,7 @@ packages=(
   # libraries (why each one is here: README.md, "Dependencies")
   libleveldb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev procps
+  libgtest-dev libgmock-dev libbenchmark-dev procps python3
 )
 
 missing=()

@@ -119,6 +119,9 @@ Status Vfs::ReclaimNow(InodeId ino) {
   std::vector<std::string> names;
   CFS_RETURN_IF_ERROR(md_->ListXattrs(ino, &names));
   MetadataBatch b;
+  // The orphan record is durable already: if this batch is lost in a crash,
+  // the next start reclaims the inode again. So no sync is needed here.
+  b.set_durable(false);
   for (const auto& n : names) b.DeleteXattr(ino, n);
   if (inode.type == FileType::kSymlink) b.DeleteSymlink(ino);
   b.DeleteInode(ino);

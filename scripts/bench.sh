@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs the benchmarks against concordfs and, in the same run, against the
+# peers, and prints medians side by side with ratios.
+#
+# Now: vfs operations on the LevelDB backend vs the same syscalls on the
+# native filesystem (same disk). Later issues add FUSE, NFS (vs
+# NFS-Ganesha) and SMB (vs Samba) workloads here.
+#
+#   scripts/bench.sh [REPETITIONS]     (default 5; medians are reported)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reps=${1:-5}
+scripts/setup.sh > /dev/null
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCONCORDFS_BUILD_TESTS=OFF -DCONCORDFS_BUILD_BENCH=ON > /dev/null
+ninja -C build/release vfs_bench > /dev/null
+out=$(mktemp /tmp/cfs-bench-XXXXXX.json)
+trap 'rm -f "$out"' EXIT
+build/release/bench/vfs_bench --benchmark_repetitions="$reps" \
+  --benchmark_report_aggregates_only=true --benchmark_format=json \
+  --benchmark_out="$out" --benchmark_out_format=json > /dev/null
+python3 scripts/bench_report.py "$out" "$reps"
