@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "daemon/lock_store.h"
 #include "util/log.h"
 
 namespace concordfs {
@@ -50,6 +51,20 @@ Status Backend::Start() {
   vfs_ = std::make_unique<Vfs>(md_.get(), content_.get(), opts);
   CFS_ASSIGN_OR_RETURN(uint64_t reclaimed, vfs_->Recover());
   (void)reclaimed;  // Recover logs it
+
+  locking::LockManagerOptions lo;
+  lo.grace_period =
+      static_cast<NanoTime>(config_.lock_grace_seconds) * kNanosPerSecond;
+  lo.limits.per_file = config_.lock_max_per_file;
+  lo.limits.per_client = config_.lock_max_per_client;
+  lo.limits.total = config_.lock_max_total;
+  if (config_.store != "memory") {
+    lock_store_ = NewMetadataLockStore(md_.get());
+    lo.store = lock_store_.get();
+  }
+  locks_ = std::make_unique<locking::LockManager>(lo);
+  CFS_RETURN_IF_ERROR(locks_->Start());
+  share_modes_ = std::make_unique<locking::ShareModeTable>();
   return Status::Ok();
 }
 

@@ -11,6 +11,8 @@
 #include <string>
 
 #include "daemon/config.h"
+#include "locking/lock_manager.h"
+#include "locking/share_modes.h"
 #include "metadata/content_store.h"
 #include "metadata/metadata_store.h"
 #include "vfs/vfs.h"
@@ -23,13 +25,16 @@ class Backend {
   // process opening the same data_dir gets EBUSY.
   static Result<std::unique_ptr<Backend>> Open(const Config& config);
 
-  // Initializes the store (root directory on first use), builds the Vfs and
-  // reclaims files left unlinked-while-open by the previous run.
+  // Initializes the store (root directory on first use), builds the Vfs,
+  // reclaims files left unlinked-while-open by the previous run, and starts
+  // the lock manager (restoring durable locks; grace if there were any).
   Status Start();
 
   MetadataStore* metadata() { return md_.get(); }
   ContentStore* content() { return content_.get(); }
   Vfs* vfs() { return vfs_.get(); }
+  locking::LockManager* locks() { return locks_.get(); }
+  locking::ShareModeTable* share_modes() { return share_modes_.get(); }
   const Config& config() const { return config_; }
 
  private:
@@ -38,6 +43,9 @@ class Backend {
   std::unique_ptr<MetadataStore> md_;
   std::unique_ptr<ContentStore> content_;
   std::unique_ptr<Vfs> vfs_;
+  std::unique_ptr<locking::LockStore> lock_store_;
+  std::unique_ptr<locking::LockManager> locks_;
+  std::unique_ptr<locking::ShareModeTable> share_modes_;
 };
 
 }  // namespace concordfs

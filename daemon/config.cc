@@ -271,6 +271,18 @@ constexpr KeySpec kRootKeys[] = {
     {"mode", SetMode, EmitMode},
 };
 
+constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
+constexpr KeySpec kLockKeys[] = {
+    {"grace_period", SetUnsigned<&Config::lock_grace_seconds, 0, 86400>,
+     EmitPlain<&Config::lock_grace_seconds>},
+    {"max_per_file", SetUnsigned<&Config::lock_max_per_file, 1, kMaxU64>,
+     EmitPlain<&Config::lock_max_per_file>},
+    {"max_per_client", SetUnsigned<&Config::lock_max_per_client, 1, kMaxU64>,
+     EmitPlain<&Config::lock_max_per_client>},
+    {"max_total", SetUnsigned<&Config::lock_max_total, 1, kMaxU64>,
+     EmitPlain<&Config::lock_max_total>},
+};
+
 constexpr KeySpec kTopKeys[] = {
     {"data_dir", SetDataDir, EmitDataDir},
     {"store", SetChoice<&Config::store, kStores>, EmitPlain<&Config::store>},
@@ -284,6 +296,7 @@ constexpr KeySpec kTopKeys[] = {
                  std::numeric_limits<uint64_t>::max()>,
      EmitPlain<&Config::max_open_fds>},
     {"root", SetSection<kRootKeys>, EmitSection<kRootKeys>},
+    {"locks", SetSection<kLockKeys>, EmitSection<kLockKeys>},
 };
 
 // ---- walking mappings ----

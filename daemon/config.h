@@ -39,6 +39,13 @@ struct Config {
   // Top-level key `content_fd_cache`: how many content files the content
   // store keeps open at once (>= 1).
   uint64_t max_open_fds = 1024;
+  // Section `locks:` (keys grace_period, max_per_file, max_per_client,
+  // max_total): the lock manager's grace period after a restart (seconds)
+  // and its limits (a request beyond one gets "no resources").
+  uint64_t lock_grace_seconds = 90;
+  uint64_t lock_max_per_file = 1 << 20;
+  uint64_t lock_max_per_client = 1 << 20;
+  uint64_t lock_max_total = 1 << 24;
 
   bool operator==(const Config&) const = default;
 };

@@ -150,6 +150,9 @@ int RunDaemon(const Config& config) {
   CFS_LOG_INFO("concordfs {} serving {} (sync={}) with content in {}", "0.1.0",
                backend.metadata()->Describe(), SyncPolicyName(config.sync),
                backend.content()->Describe());
+  CFS_LOG_INFO(
+      "lock manager: boot epoch {}, {}", backend.locks()->epoch(),
+      backend.locks()->InGrace() ? "in grace period" : "no grace needed");
   CFS_LOG_INFO("front ends: none in this build yet (FUSE, NFSv3, SMB pending)");
   CFS_LOG_INFO("running; Ctrl-C or SIGTERM stops");
 

@@ -9,6 +9,8 @@
 //   'L' id                   symlink target
 //   'X' id name              extended attribute value
 //   'O' id                   orphan: nlink 0 but still open, reclaim later
+//   'K' file owner           durable (NLM) locks of one owner on one file
+//   'E'                      the lock manager's boot epoch
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -28,6 +30,8 @@ inline constexpr char kCookie = 'C';
 inline constexpr char kSymlink = 'L';
 inline constexpr char kXattr = 'X';
 inline constexpr char kOrphan = 'O';
+inline constexpr char kLockRecord = 'K';
+inline constexpr char kLockEpoch = 'E';
 
 inline std::string Tagged(char tag, InodeId id) {
   std::string k(1, tag);

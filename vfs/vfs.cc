@@ -33,7 +33,16 @@ Vfs::Vfs(MetadataStore* md, ContentStore* content, VfsOptions opts)
       opts_(opts),
       clock_(opts.clock ? opts.clock : Clock::Default()),
       locks_(std::make_unique<InodeLocks>()),
-      open_files_(std::make_unique<OpenFileTable>()) {}
+      open_files_(std::make_unique<OpenFileTable>()) {
+  // StatFs reports used inodes; counted once here, kept current after.
+  int64_t count = 0;
+  Status st = md_->ForEachInode([&](const Inode&) {
+    ++count;
+    return true;
+  });
+  if (!st.ok()) CFS_LOG_WARN("counting inodes failed: {}", st.ToString());
+  live_inodes_ = count;
+}
 
 Vfs::~Vfs() = default;
 
@@ -144,12 +153,6 @@ Status Vfs::ReclaimIfUnused(InodeId ino) {
 Result<uint64_t> Vfs::Recover() {
   std::vector<InodeId> orphans;
   CFS_RETURN_IF_ERROR(md_->ListOrphans(&orphans));
-  int64_t count = 0;
-  CFS_RETURN_IF_ERROR(md_->ForEachInode([&](const Inode&) {
-    ++count;
-    return true;
-  }));
-  live_inodes_ = count;
   uint64_t reclaimed = 0;
   for (InodeId ino : orphans) {
     LockedSet lk(locks_.get(), {ino});

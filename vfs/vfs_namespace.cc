@@ -112,8 +112,10 @@ Result<Attr> Vfs::Mknod(const OpContext& ctx, InodeId parent,
 
 Result<Attr> Vfs::Mkdir(const OpContext& ctx, InodeId parent,
                         std::string_view name, uint32_t mode) {
-  return CreateNode(ctx, parent, name, FileType::kDirectory, mode, 0, {},
-                    nullptr, 0);
+  // mkdir keeps permission and sticky bits only (setgid comes from a
+  // setgid parent), as in Linux.
+  return CreateNode(ctx, parent, name, FileType::kDirectory, mode & 01777, 0,
+                    {}, nullptr, 0);
 }
 
 Result<Attr> Vfs::Symlink(const OpContext& ctx, InodeId parent,

@@ -99,9 +99,8 @@ Status Vfs::Rename(const OpContext& ctx, InodeId parent, std::string_view name,
   std::unique_lock<std::mutex> move_lock(rename_mu_, std::defer_lock);
   RenameState s;
   std::optional<LockedSet> lk;
+  lk.emplace(locks_.get(), std::initializer_list<InodeId>{parent, new_parent});
   for (;;) {
-    lk.emplace(locks_.get(),
-               std::initializer_list<InodeId>{parent, new_parent});
     CFS_ASSIGN_OR_RETURN(s.src_dir, RequireDir(md_->GetInode(parent)));
     CFS_ASSIGN_OR_RETURN(s.dst_dir, RequireDir(md_->GetInode(new_parent)));
     CFS_RETURN_IF_ERROR(CheckAccess(s.src_dir, ctx.cred, kMayExec));
@@ -121,8 +120,12 @@ Status Vfs::Rename(const OpContext& ctx, InodeId parent, std::string_view name,
     if (moves_dir && !move_lock.owns_lock()) {
       lk.reset();  // rename_mu_ comes before the stripes
       move_lock.lock();
+      lk.emplace(locks_.get(),
+                 std::initializer_list<InodeId>{parent, new_parent});
       continue;
     }
+    // Holding every stripe already: what was read is current. Otherwise
+    // Extend re-locked everything and the names are read again.
     if (lk->Extend({s.src.child, s.dst ? s.dst->child : kInvalidInode})) break;
   }
   if (s.dst && (flags & kRenameNoReplace)) return Status::Exists();

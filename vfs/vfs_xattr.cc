@@ -28,8 +28,9 @@ Result<Ns> NamespaceOf(std::string_view name) {
 Status XattrPermission(const Inode& n, const Credential& cred, Ns ns,
                        bool write) {
   switch (ns) {
-    case Ns::kTrusted:
-      return cred.is_root() ? Status::Ok() : Status::Perm();
+    case Ns::kTrusted:  // invisible to others, as in Linux
+      if (cred.is_root()) return Status::Ok();
+      return write ? Status::Perm() : Status::Error(ENODATA);
     case Ns::kSecurity:
       return (!write || cred.is_root()) ? Status::Ok() : Status::Perm();
     case Ns::kUser:

@@ -18,7 +18,7 @@ using ::testing::StartsWith;
 
 constexpr char kTopKeys[] =
     "(known keys: data_dir, store, sync, log_level, atime, content_fd_cache, "
-    "root)";
+    "root, locks)";
 
 Result<Config> Parse(std::string_view text) {
   return ParseConfig(text, "c.yaml", "/base");
@@ -324,7 +324,23 @@ TEST(ConfigTest, DumpText) {
             "root:\n"
             "  uid: 0\n"
             "  gid: 0\n"
-            "  mode: \"0755\"\n");
+            "  mode: \"0755\"\n"
+            "locks:\n"
+            "  grace_period: 90\n"
+            "  max_per_file: 1048576\n"
+            "  max_per_client: 1048576\n"
+            "  max_total: 16777216\n");
+}
+
+TEST(ConfigTest, LockSection) {
+  Result<Config> c = Parse("locks: {grace_period: 5, max_per_file: 10}");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->lock_grace_seconds, 5u);
+  EXPECT_EQ(c->lock_max_per_file, 10u);
+  EXPECT_EQ(c->lock_max_total, 1u << 24);
+  EXPECT_EQ(Error("locks: {max_total: 0}"),
+            "c.yaml:1:20: bad value '0' for 'locks.max_total': expected an "
+            "integer from 1 to 18446744073709551615");
 }
 
 class ConfigFileTest : public ::testing::Test {
