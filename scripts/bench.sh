@@ -3,7 +3,8 @@
 # peers, and prints medians side by side with ratios.
 #
 # Now: vfs operations on the LevelDB backend vs the same syscalls on the
-# native filesystem (same disk). Later issues add FUSE, NFS (vs
+# native filesystem (same disk), and the lock manager on its own (no peer
+# runs a comparable in-process lock table). Later issues add FUSE, NFS (vs
 # NFS-Ganesha) and SMB (vs Samba) workloads here.
 #
 #   scripts/bench.sh [REPETITIONS]     (default 5; medians are reported)
@@ -13,10 +14,17 @@ reps=${1:-5}
 scripts/setup.sh > /dev/null
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCONCORDFS_BUILD_TESTS=OFF -DCONCORDFS_BUILD_BENCH=ON > /dev/null
-ninja -C build/release vfs_bench > /dev/null
+ninja -C build/release vfs_bench lock_bench > /dev/null
 out=$(mktemp /tmp/cfs-bench-XXXXXX.json)
-trap 'rm -f "$out"' EXIT
-build/release/bench/vfs_bench --benchmark_repetitions="$reps" \
-  --benchmark_report_aggregates_only=true --benchmark_format=json \
-  --benchmark_out="$out" --benchmark_out_format=json > /dev/null
+lock_out=$(mktemp /tmp/cfs-bench-XXXXXX.json)
+trap 'rm -f "$out" "$lock_out"' EXIT
+run() {  # binary output
+  "build/release/bench/$1" --benchmark_repetitions="$reps" \
+    --benchmark_report_aggregates_only=true --benchmark_format=json \
+    --benchmark_out="$2" --benchmark_out_format=json > /dev/null
+}
+run vfs_bench "$out"
+run lock_bench "$lock_out"
 python3 scripts/bench_report.py "$out" "$reps"
+echo
+python3 scripts/bench_report.py --locks "$lock_out" "$reps"

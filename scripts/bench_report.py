@@ -2,7 +2,9 @@
 import json
 import sys
 
-path, reps = sys.argv[1], sys.argv[2]
+locks_mode = sys.argv[1] == "--locks"
+args = sys.argv[2:] if locks_mode else sys.argv[1:]
+path, reps = args[0], args[1]
 data = json.load(open(path))
 median = {}
 for b in data["benchmarks"]:
@@ -11,6 +13,19 @@ for b in data["benchmarks"]:
     name = b["run_name"]
     unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
     median[name] = 1.0 / (b["real_time"] * unit)  # ops/s
+    if "items_per_second" in b:
+        median[name] = b["items_per_second"]
+
+if locks_mode:
+    print(f"lock manager benchmark, medians of {reps} runs")
+    for name, v in median.items():
+        label = name.replace("BM_", "").replace("/real_time", "")
+        print(f"  {label:<40} {v:14,.0f} /s  ({1e9 / v:8.1f} ns each)")
+    one = median.get("BM_LockUnlockThreads/real_time/threads:1")
+    two = median.get("BM_LockUnlockThreads/real_time/threads:2")
+    if one and two:
+        print(f"  scaling 2 threads / 1 thread (different files): {two / one:.2f}x")
+    sys.exit(0)
 
 ops = ["Create", "Lookup", "GetAttr", "Write4K", "Read4K", "Unlink"]
 print(f"vfs benchmark, medians of {reps} runs, ops/s (higher is better)")

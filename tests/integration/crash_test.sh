@@ -17,8 +17,9 @@ orphans_seen=0
 for ((i = 1; i <= iterations; i++)); do
   "$workload" "$dir" "$i" > "$dir.out" 2>&1 &
   pid=$!
-  # Wait until it runs (past start-up and orphan reclaim), then a random delay.
-  for _ in $(seq 1 200); do
+  # Wait until it runs (past start-up and orphan reclaim; slow under ASan on a
+  # loaded machine), then a random delay.
+  for _ in $(seq 1 3000); do
     grep -q running "$dir.out" 2>/dev/null && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.01

@@ -458,18 +458,31 @@ class KernelDiffTest : public ::testing::Test {
     EXPECT_TRUE(Contains(ManagerLocks(), k))
         << "manager reports " << Describe(k) << " but holds"
         << Describe(ManagerLocks());
-    if (proc_locks_ && !Contains(KernelLocks(), k)) {
-      std::vector<KLock> kernel = StableKernelLocks();
+    std::vector<KLock> kernel;
+    if (proc_locks_) {
+      kernel = KernelLocks();
+      if (!Contains(kernel, k)) kernel = StableKernelLocks();
       EXPECT_TRUE(Contains(kernel, k)) << "manager reports " << Describe(k)
                                        << ", kernel holds" << Describe(kernel);
     }
     if (k.last > kMaxOff) return;  // already reported as a mismatch
+    // F_GETLK over exactly the holder's range must see a conflict. It
+    // reports the first conflicting lock in the kernel's list, so the pid
+    // must match only when the holder is the one kernel lock in the way.
+    LockRequest over = req;
+    over.range = Range{k.first, k.last == kMaxOff ? kToEof : k.last};
     int64_t len = k.last == kMaxOff ? 0 : int64_t(k.last - k.first + 1);
     int16_t type = req.mode == LockMode::kExclusive ? F_WRLCK : F_RDLCK;
     Reply r = Call(child, F_GETLK, type, int64_t(k.first), len);
-    EXPECT_TRUE(r.rc == 0 && r.fl.l_type != F_UNLCK)
+    ASSERT_TRUE(r.rc == 0 && r.fl.l_type != F_UNLCK)
         << "kernel sees no conflict over the manager's holder " << Describe(k)
         << ": " << Describe(r, F_GETLK);
+    CheckKernelHolder(over, r);
+    size_t in_the_way = 0;
+    for (const KLock& o : kernel) in_the_way += Conflicts(o, over);
+    if (in_the_way == 1) {
+      EXPECT_EQ(uint64_t(r.fl.l_pid), k.pid) << Describe(r, F_GETLK);
+    }
   }
 
   // Compares one F_GETLK answer with Test().

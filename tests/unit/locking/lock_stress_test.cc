@@ -134,13 +134,12 @@ std::string CheckSnapshot(const std::vector<LockInfo>& locks) {
 }
 
 // Would held lock `h` keep waiter `w` waiting? The spec rule, plus the
-// Windows rule that an open's own exclusive lock blocks all but a shared
-// lock of that open (conflict.h).
+// Windows rule that an open's own locks block its exclusive requests (only
+// a shared lock may stack on the open's own lock; conflict.h, Samba).
 bool Blocks(const Lock& h, const Lock& w) {
   if (h.owner != w.owner) return SpecConflict(h, w);
   return h.flavor == Flavor::kWindows && w.flavor == Flavor::kWindows &&
-         Intersect(h.range, w.range) &&
-         (h.mode == LockMode::kExclusive) != (w.mode == LockMode::kShared);
+         w.mode == LockMode::kExclusive && Intersect(h.range, w.range);
 }
 
 // With every thread stopped, each waiter must still have a reason to wait:

@@ -141,6 +141,9 @@ struct Case {
   std::optional<L> holder = {};  // for conflicts: the reported holder
 };
 
+// ctest lists parameters by name, not as a byte dump.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 class LockTableTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(LockTableTest, Row) {
