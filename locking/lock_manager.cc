@@ -174,8 +174,15 @@ LockStatus LockManager::ApplyPosixLocked(Shard& s, FileState& fs, FileId file,
   std::vector<HeldLock> remnants;
   Range merged = r;
   bool durable_change = want.durable;
-  auto owner_it = fs.by_owner.find(want.owner);
-  if (owner_it != fs.by_owner.end()) {
+  // With `merge`, same-mode locks of the owner that touch r join the new
+  // lock (Linux); without, they are trimmed like other-mode locks.
+  auto plan = [&](bool merge) {
+    removed.clear();
+    remnants.clear();
+    merged = r;
+    durable_change = want.durable;
+    auto owner_it = fs.by_owner.find(want.owner);
+    if (owner_it == fs.by_owner.end()) return;
     auto& set = owner_it->second;
     auto it = set.lower_bound({lo, 0});
     if (it != set.begin()) --it;  // the lock starting before may reach in
@@ -183,11 +190,11 @@ LockStatus LockManager::ApplyPosixLocked(Shard& s, FileState& fs, FileId file,
       HeldLock* l = fs.locks.Find(it->first, it->second);
       if (!l || l->flavor != want.flavor || l->range.last < lo) continue;
       bool overlaps = l->range.first <= r.last && r.first <= l->range.last;
-      if (!unlock && l->mode == want.mode) {
+      if (merge && !unlock && l->mode == want.mode) {
         merged.first = std::min(merged.first, l->range.first);
         merged.last = std::max(merged.last, l->range.last);
       } else if (!overlaps) {
-        continue;  // adjacent lock of the other mode stays as it is
+        continue;  // an adjacent lock that does not merge stays as it is
       } else {
         if (l->range.first < r.first) {
           HeldLock left = *l;
@@ -203,6 +210,14 @@ LockStatus LockManager::ApplyPosixLocked(Shard& s, FileState& fs, FileId file,
       durable_change |= l->durable;
       removed.push_back({it->first, it->second, *l});
     }
+  };
+  plan(true);
+  if (!unlock && !(merged == r)) {
+    // A merged range can newly "contain" another owner's zero-byte lock
+    // (Windows rule); then the pieces are kept apart instead.
+    HeldLock m = want;
+    m.range = merged;
+    if (FirstConflict(fs, m)) plan(false);
   }
   int64_t delta = static_cast<int64_t>(remnants.size()) + (unlock ? 0 : 1) -
                   static_cast<int64_t>(removed.size());
@@ -248,9 +263,9 @@ LockResult LockManager::Lock(const LockRequest& req, GrantCallback on_grant) {
     r = LockLocked(s, req, std::move(on_grant), &p);
   }
   Status st = Finish(&p);
-  if (r.status == LockStatus::kGranted && !st.ok()) {
-    // Not durable, so not granted: take back what this request added.
-    Unlock(req);
+  if (r.status == LockStatus::kGranted && !st.ok() && p.undo) {
+    // Not durable, so not granted: the owner's locks go back as they were.
+    RestoreOwner(p.undo->file, p.undo->owner, p.undo->before);
     no_resources_++;
     return {LockStatus::kNoResources, {}, 0};
   }
@@ -307,6 +322,10 @@ LockResult LockManager::LockLocked(Shard& s, const LockRequest& req,
       return {LockStatus::kConflict, holder, 0};
     }
     return QueueLocked(s, fs, req, std::move(cb), holder);
+  }
+  if (req.durable) {
+    p->undo =
+        Pending::Undo{req.file, req.owner, OwnerLocksLocked(fs, req.owner)};
   }
   LockStatus st = ApplyLocked(s, fs, req, p);
   if (st != LockStatus::kGranted) {

@@ -164,6 +164,10 @@ class LockManager {
   LockStatus UnlockWindowsLocked(Shard& s, FileState& fs,
                                  const LockRequest& req, Pending* p);
   void ReclaimLocked(FileState& fs, const HeldLock& want);
+  std::vector<HeldLock> OwnerLocksLocked(FileState& fs, const Owner& o);
+  // Puts an owner's locks on a file back as they were (failed save).
+  void RestoreOwner(FileId file, const Owner& o,
+                    const std::vector<HeldLock>& before);
   void RemoveLocked(Shard& s, FileState& fs, uint64_t first, uint64_t id,
                     const HeldLock& l);
   void WakeLocked(Shard& s, FileId file, FileState& fs, Pending* p);

@@ -58,14 +58,20 @@ struct LockManager::Shard {
 };
 
 struct LockManager::Pending {
+  // An owner's locks on a file before a durable grant, to put back if
+  // saving the grant fails.
+  struct Undo {
+    FileId file = 0;
+    Owner owner;
+    std::vector<HeldLock> before;
+  };
   struct Callback {
     GrantCallback cb;
     LockStatus status;
-    // A durable grant to take back (and report as kNoResources) if saving
-    // it fails.
-    std::optional<LockRequest> durable;
+    std::optional<Undo> undo;  // for durable grants
   };
   std::vector<Callback> callbacks;
+  std::optional<Undo> undo;  // the caller's own durable grant
   uint64_t persist_seq = 0;  // durable changes to wait for, 0 = none
 };
 

@@ -117,9 +117,9 @@ Status LockManager::Finish(Pending* p) {
   Status st;
   if (p->persist_seq != 0) st = persist_->FlushThrough(p->persist_seq);
   for (auto& c : p->callbacks) {
-    if (!st.ok() && c.durable) {
-      // Not saved, so not granted: take the lock back.
-      Unlock(*c.durable);
+    if (!st.ok() && c.undo) {
+      // Not saved, so not granted: the owner's locks go back as they were.
+      RestoreOwner(c.undo->file, c.undo->owner, c.undo->before);
       no_resources_++;
       c.status = LockStatus::kNoResources;
     }
@@ -153,14 +153,18 @@ void LockManager::WakeLocked(Shard& s, FileId file, FileState& fs, Pending* p) {
       ++it;
       continue;
     }
+    std::optional<Pending::Undo> undo;
+    if (w.req.durable) {
+      undo = Pending::Undo{w.req.file, w.req.owner,
+                           OwnerLocksLocked(fs, w.req.owner)};
+    }
     LockStatus st = ApplyLocked(s, fs, w.req, p);
     if (st == LockStatus::kGranted) grants_++;
     graph_->Remove(w.id);
     s.waiter_files.erase(w.id);
     s.waiting--;
-    std::optional<LockRequest> durable;
-    if (st == LockStatus::kGranted && w.req.durable) durable = w.req;
-    p->callbacks.push_back({std::move(w.cb), st, std::move(durable)});
+    if (st != LockStatus::kGranted) undo.reset();
+    p->callbacks.push_back({std::move(w.cb), st, std::move(undo)});
     it = fs.waiters.erase(it);
   }
   (void)file;
@@ -323,6 +327,45 @@ void LockManager::ReclaimLocked(FileState& fs, const HeldLock& want) {
       unreclaimed_.fetch_sub(1);
     }
   }
+}
+
+std::vector<HeldLock> LockManager::OwnerLocksLocked(FileState& fs,
+                                                    const Owner& o) {
+  std::vector<HeldLock> out;
+  auto it = fs.by_owner.find(o);
+  if (it == fs.by_owner.end()) return out;
+  for (const auto& [first, id] : it->second) {
+    if (HeldLock* l = fs.locks.Find(first, id)) out.push_back(*l);
+  }
+  return out;
+}
+
+void LockManager::RestoreOwner(FileId file, const Owner& o,
+                               const std::vector<HeldLock>& before) {
+  Pending p;
+  {
+    Shard& s = ShardOf(file);
+    std::lock_guard<std::mutex> l(s.mu);
+    FileState& fs = s.files[file];
+    auto it = fs.by_owner.find(o);
+    if (it != fs.by_owner.end()) {
+      auto set = it->second;  // copy: RemoveLocked edits it
+      for (const auto& [first, id] : set) {
+        if (HeldLock* h = fs.locks.Find(first, id)) {
+          RemoveLocked(s, fs, first, id, *h);
+        }
+      }
+    }
+    for (const HeldLock& h : before) {
+      uint64_t id = s.next_lock_id++;
+      fs.by_owner[o].insert({h.range.first, id});
+      AccountLocked(s, o, h, +1);
+      fs.locks.Insert(h.range.first, h.range.last, id, h);
+    }
+    WakeLocked(s, file, fs, &p);
+    if (fs.idle()) s.files.erase(file);
+  }
+  for (auto& c : p.callbacks) c.cb(c.status);
 }
 
 void LockManager::MaybeEndGrace() {

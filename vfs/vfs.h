@@ -199,6 +199,18 @@ class Vfs {
   // an explicit fsync is always honoured). `data_only` is fdatasync.
   Status Fsync(InodeId ino, bool data_only);
 
+  // fallocate: mode 0 (allocate, extending the size), FALLOC_FL_KEEP_SIZE,
+  // and FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE; other modes EOPNOTSUPP.
+  Result<Attr> Fallocate(const OpContext& ctx, InodeId ino, uint64_t handle,
+                         int mode, uint64_t off, uint64_t len);
+  // lseek SEEK_DATA / SEEK_HOLE (whence); ENXIO at or past the end.
+  Result<uint64_t> SeekData(InodeId ino, uint64_t off, int whence);
+  // Copies `len` bytes; returns how many were copied (short at EOF).
+  Result<uint64_t> CopyFileRange(const OpContext& ctx, InodeId src,
+                                 uint64_t src_handle, uint64_t src_off,
+                                 InodeId dst, uint64_t dst_handle,
+                                 uint64_t dst_off, uint64_t len);
+
   // Entries of directory `dir` after `cookie` (0 = from the start), until
   // `fn` returns false. Needs read permission unless `handle` is an open
   // directory handle. With `plus`, each entry carries its attributes.

@@ -1,0 +1,89 @@
+// FuseFrontend: the local way in. Mounts the vfs with libfuse3's low-level
+// API and routes fcntl/flock locks through the lock manager, so local
+// processes, NFS clients and SMB clients see each other's locks.
+//
+// Ownership: borrows the Vfs, LockManager and ShareModeTable (they must
+// outlive it); owns the FUSE session, its loop threads and one worker thread
+// that sends kernel cache invalidations and lock cancellations (neither may
+// run inside a request handler).
+//
+// FUSE inode numbers are vfs inode ids (the root is 1 in both), so no
+// mapping table is kept and forget is free. A blocking F_SETLKW or flock
+// never holds a FUSE thread: the request is answered from the lock
+// manager's grant callback; a FUSE interrupt cancels the wait (EINTR).
+//
+// Thread-safe: request handlers run concurrently on the loop's threads.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "locking/lock_manager.h"
+#include "locking/share_modes.h"
+#include "util/status.h"
+#include "vfs/vfs.h"
+
+struct fuse_session;
+
+namespace concordfs {
+
+struct FuseOptions {
+  std::string mount_point;  // absolute
+  bool allow_other = false;
+  double entry_timeout = 1.0;  // seconds the kernel may cache names
+  double attr_timeout = 1.0;   // seconds the kernel may cache attributes
+  // Keep the kernel page cache across opens; remote changes invalidate it.
+  bool kernel_cache = true;
+  unsigned max_threads = 16;
+  // A local open fails with EACCES when an SMB open denies its access.
+  bool enforce_share_modes = false;
+};
+
+class FuseFrontend {
+ public:
+  FuseFrontend(Vfs* vfs, locking::LockManager* locks,
+               locking::ShareModeTable* shares, FuseOptions opts);
+  ~FuseFrontend();
+  FuseFrontend(const FuseFrontend&) = delete;
+  FuseFrontend& operator=(const FuseFrontend&) = delete;
+
+  // Creates the mount point if missing, cleans up a stale mount left by a
+  // crashed run, mounts, and starts serving. Returns once mounted.
+  Status Mount();
+  // Stops serving and unmounts. Idempotent.
+  void Stop();
+
+  const FuseOptions& options() const { return opts_; }
+
+  // ---- used by the request handlers (fuse_ops.cc, fuse_locks.cc) ----
+  Vfs* vfs() { return vfs_; }
+  locking::LockManager* locks() { return locks_; }
+  locking::ShareModeTable* shares() { return shares_; }
+  // Runs `task` on the worker thread (never inside a request handler).
+  void Post(std::function<void()> task);
+
+ private:
+  void OnChange(const ChangeEvent& ev);
+  void WorkerLoop();
+
+  Vfs* vfs_;
+  locking::LockManager* locks_;
+  locking::ShareModeTable* shares_;
+  FuseOptions opts_;
+  fuse_session* session_ = nullptr;
+  std::thread loop_;
+  uint64_t subscription_ = 0;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                    // GUARDED_BY(mu_)
+  std::thread worker_;
+};
+
+}  // namespace concordfs
