@@ -136,7 +136,8 @@ bool IsUtf8(std::string_view s) {
 
 // ---- setters, one per kind of value ----
 
-Status SetDataDir(const Field& f, Config* c) {
+template <std::string Config::*kMember>
+Status SetPath(const Field& f, Config* c) {
   std::string text;
   CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
   if (text.empty()) return f.BadValue(text, "a directory path");
@@ -150,7 +151,21 @@ Status SetDataDir(const Field& f, Config* c) {
   if (text[0] == '~') {
     return f.BadValue(text, "a path without '~' (it is not expanded)");
   }
-  c->data_dir = std::move(text);
+  c->*kMember = std::move(text);
+  return Status::Ok();
+}
+
+template <bool Config::*kMember>
+Status SetBool(const Field& f, Config* c) {
+  std::string text;
+  CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+  if (text == "true" || text == "yes" || text == "on") {
+    c->*kMember = true;
+  } else if (text == "false" || text == "no" || text == "off") {
+    c->*kMember = false;
+  } else {
+    return f.BadValue(text, "true or false");
+  }
   return Status::Ok();
 }
 
@@ -200,8 +215,14 @@ void EmitPlain(const Config& c, YAML::Emitter& e) {
   e << c.*kMember;
 }
 
-void EmitDataDir(const Config& c, YAML::Emitter& e) {
-  e << YAML::DoubleQuoted << c.data_dir;
+template <std::string Config::*kMember>
+void EmitPath(const Config& c, YAML::Emitter& e) {
+  e << YAML::DoubleQuoted << c.*kMember;
+}
+
+template <bool Config::*kMember>
+void EmitBool(const Config& c, YAML::Emitter& e) {
+  e << (c.*kMember ? "true" : "false");
 }
 
 void EmitSync(const Config& c, YAML::Emitter& e) {
@@ -283,8 +304,25 @@ constexpr KeySpec kLockKeys[] = {
      EmitPlain<&Config::lock_max_total>},
 };
 
+constexpr KeySpec kMountKeys[] = {
+    {"enabled", SetBool<&Config::mount_enabled>,
+     EmitBool<&Config::mount_enabled>},
+    {"path", SetPath<&Config::mount_path>, EmitPath<&Config::mount_path>},
+    {"allow_other", SetBool<&Config::mount_allow_other>,
+     EmitBool<&Config::mount_allow_other>},
+    {"entry_timeout_ms",
+     SetUnsigned<&Config::mount_entry_timeout_ms, 0, 3600000>,
+     EmitPlain<&Config::mount_entry_timeout_ms>},
+    {"attr_timeout_ms", SetUnsigned<&Config::mount_attr_timeout_ms, 0, 3600000>,
+     EmitPlain<&Config::mount_attr_timeout_ms>},
+    {"kernel_cache", SetBool<&Config::mount_kernel_cache>,
+     EmitBool<&Config::mount_kernel_cache>},
+    {"enforce_share_modes", SetBool<&Config::mount_enforce_share_modes>,
+     EmitBool<&Config::mount_enforce_share_modes>},
+};
+
 constexpr KeySpec kTopKeys[] = {
-    {"data_dir", SetDataDir, EmitDataDir},
+    {"data_dir", SetPath<&Config::data_dir>, EmitPath<&Config::data_dir>},
     {"store", SetChoice<&Config::store, kStores>, EmitPlain<&Config::store>},
     {"sync", SetSync, EmitSync},
     {"log_level", SetChoice<&Config::log_level, kLogLevels>,
@@ -297,6 +335,7 @@ constexpr KeySpec kTopKeys[] = {
      EmitPlain<&Config::max_open_fds>},
     {"root", SetSection<kRootKeys>, EmitSection<kRootKeys>},
     {"locks", SetSection<kLockKeys>, EmitSection<kLockKeys>},
+    {"mount", SetSection<kMountKeys>, EmitSection<kMountKeys>},
 };
 
 // ---- walking mappings ----
@@ -363,25 +402,25 @@ Status ParseDocument(std::string_view text, std::string_view origin,
   return ParseMap(origin, "", top, kTopKeys, c);
 }
 
-// Makes data_dir absolute (against base_dir, or the cwd) and normalized.
-Status ResolveDataDir(std::string_view origin, const std::string& base_dir,
-                      Config* c) {
+// Makes a path absolute (against base_dir, or the cwd) and normalized.
+Status ResolvePath(std::string_view origin, const std::string& base_dir,
+                   std::string* path) {
   namespace fs = std::filesystem;
-  fs::path p(c->data_dir);
+  fs::path p(*path);
   if (p.is_relative()) {
     std::error_code ec;
     fs::path base =
         base_dir.empty() ? fs::current_path(ec) : fs::absolute(base_dir, ec);
     if (ec) {
-      return Status::Error(
-          ec.value(),
-          std::string(origin) + ": cannot resolve data_dir: " + ec.message());
+      return Status::Error(ec.value(), std::string(origin) +
+                                           ": cannot resolve " + *path + ": " +
+                                           ec.message());
     }
     p = base / p;
   }
   p = p.lexically_normal();
   if (!p.has_filename() && p.has_relative_path()) p = p.parent_path();
-  c->data_dir = p.string();
+  *path = p.string();
   return Status::Ok();
 }
 
@@ -425,7 +464,8 @@ Result<Config> ParseConfig(std::string_view yaml_text, std::string_view origin,
   } catch (const YAML::Exception& e) {
     return ErrorAt(origin, e.mark, e.msg);
   }
-  CFS_RETURN_IF_ERROR(ResolveDataDir(origin, base_dir, &c));
+  CFS_RETURN_IF_ERROR(ResolvePath(origin, base_dir, &c.data_dir));
+  CFS_RETURN_IF_ERROR(ResolvePath(origin, base_dir, &c.mount_path));
   return c;
 }
 

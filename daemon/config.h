@@ -46,6 +46,16 @@ struct Config {
   uint64_t lock_max_per_file = 1 << 20;
   uint64_t lock_max_per_client = 1 << 20;
   uint64_t lock_max_total = 1 << 24;
+  // Section `mount:` (keys enabled, path, allow_other, entry_timeout_ms,
+  // attr_timeout_ms, kernel_cache, enforce_share_modes): the local FUSE
+  // mount. `path` resolves like data_dir and is absolute after parsing.
+  bool mount_enabled = true;
+  std::string mount_path = "concordfs-mnt";
+  bool mount_allow_other = false;
+  uint64_t mount_entry_timeout_ms = 1000;
+  uint64_t mount_attr_timeout_ms = 1000;
+  bool mount_kernel_cache = true;
+  bool mount_enforce_share_modes = false;
 
   bool operator==(const Config&) const = default;
 };

@@ -12,6 +12,7 @@
 
 #include "daemon/backend.h"
 #include "daemon/config.h"
+#include "fuse/fuse_frontend.h"
 #include "metadata/fsck.h"
 #include "util/log.h"
 
@@ -26,6 +27,8 @@ options:
   --config FILE      YAML configuration (default: built-in defaults; see
                      daemon/concordfs.yaml for every key)
   --data-dir DIR     override data_dir from the configuration
+  --mount-path DIR   override mount.path (the FUSE mount point)
+  --no-mount         do not mount (mount.enabled: false)
   --print-config     print the effective configuration and exit
   --check-config     validate the configuration and exit (0 = valid)
   --repair           (fsck) reclaim orphans, remove leaked content and
@@ -33,8 +36,9 @@ options:
   --help             this text
   --version          print the version
 
-Served so far: the backend (LevelDB metadata + content store). The FUSE
-mount, NFSv3 and SMB front ends are not part of this build yet.
+Served so far: the backend (LevelDB metadata + content store) through a
+local FUSE mount, with every fcntl/flock lock in the lock manager. NFSv3 and
+SMB front ends are not part of this build yet.
 exit status: 0 ok, 1 inconsistent store (fsck), 2 usage/config error,
 3 runtime error.
 )";
@@ -43,6 +47,8 @@ struct Args {
   std::string command;  // "" (run) or "fsck"
   std::string config_path;
   std::string data_dir;
+  std::string mount_path;
+  bool no_mount = false;
   bool print_config = false;
   bool check_config = false;
   bool repair = false;
@@ -71,6 +77,10 @@ bool ParseArgs(int argc, char** argv, Args* a) {
       if (!value(&a->config_path)) return false;
     } else if (s == "--data-dir") {
       if (!value(&a->data_dir)) return false;
+    } else if (s == "--mount-path") {
+      if (!value(&a->mount_path)) return false;
+    } else if (s == "--no-mount") {
+      a->no_mount = true;
     } else if (s == "--print-config") {
       a->print_config = true;
     } else if (s == "--check-config") {
@@ -101,6 +111,12 @@ Result<Config> LoadEffectiveConfig(const Args& a) {
     CFS_ASSIGN_OR_RETURN(Config o, ParseConfig(y, "--data-dir", ""));
     c.data_dir = o.data_dir;
   }
+  if (!a.mount_path.empty()) {
+    std::string y = "mount: {path: \"" + a.mount_path + "\"}\n";
+    CFS_ASSIGN_OR_RETURN(Config o, ParseConfig(y, "--mount-path", ""));
+    c.mount_path = o.mount_path;
+  }
+  if (a.no_mount) c.mount_enabled = false;
   return c;
 }
 
@@ -153,12 +169,32 @@ int RunDaemon(const Config& config) {
   CFS_LOG_INFO(
       "lock manager: boot epoch {}, {}", backend.locks()->epoch(),
       backend.locks()->InGrace() ? "in grace period" : "no grace needed");
-  CFS_LOG_INFO("front ends: none in this build yet (FUSE, NFSv3, SMB pending)");
+  std::unique_ptr<FuseFrontend> fuse;
+  if (config.mount_enabled) {
+    FuseOptions fo;
+    fo.mount_point = config.mount_path;
+    fo.allow_other = config.mount_allow_other;
+    fo.entry_timeout = config.mount_entry_timeout_ms / 1000.0;
+    fo.attr_timeout = config.mount_attr_timeout_ms / 1000.0;
+    fo.kernel_cache = config.mount_kernel_cache;
+    fo.enforce_share_modes = config.mount_enforce_share_modes;
+    fuse = std::make_unique<FuseFrontend>(backend.vfs(), backend.locks(),
+                                          backend.share_modes(), fo);
+    st = fuse->Mount();
+    if (!st.ok()) {
+      CFS_LOG_ERROR("cannot mount: {}", st.ToString());
+      return 3;
+    }
+  } else {
+    CFS_LOG_INFO("FUSE mount disabled (mount.enabled: false)");
+  }
+  CFS_LOG_INFO("NFSv3 and SMB: not in this build yet");
   CFS_LOG_INFO("running; Ctrl-C or SIGTERM stops");
 
   int sig = 0;
   sigwait(&stop, &sig);
   CFS_LOG_INFO("{} received, stopping", strsignal(sig));
+  if (fuse) fuse->Stop();
   st = backend.metadata()->Sync();
   if (!st.ok()) CFS_LOG_WARN("final sync failed: {}", st.ToString());
   CFS_LOG_INFO("stopped cleanly");

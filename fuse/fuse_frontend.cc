@@ -58,6 +58,7 @@ Status FuseFrontend::Mount() {
   fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));
   session_ = fuse_session_new(&args, fuse_internal::Operations(),
                               sizeof(fuse_lowlevel_ops), this);
+  fuse_opt_free_args(&args);  // libfuse may have copied them
   if (!session_) return Status::Io("fuse_session_new failed");
   if (fuse_session_mount(session_, opts_.mount_point.c_str()) != 0) {
     fuse_session_destroy(session_);

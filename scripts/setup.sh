@@ -8,7 +8,9 @@ packages=(
   # toolchain
   g++ cmake ninja-build pkg-config ccache clang-format
   # libraries (why each one is here: README.md, "Dependencies")
-  libleveldb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libleveldb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libfuse3-dev
+  # runtime: the FUSE mount helper and kernel interface
+  fuse3
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev procps python3
 )

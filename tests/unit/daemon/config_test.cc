@@ -18,7 +18,7 @@ using ::testing::StartsWith;
 
 constexpr char kTopKeys[] =
     "(known keys: data_dir, store, sync, log_level, atime, content_fd_cache, "
-    "root, locks)";
+    "root, locks, mount)";
 
 Result<Config> Parse(std::string_view text) {
   return ParseConfig(text, "c.yaml", "/base");
@@ -33,9 +33,12 @@ std::string Error(std::string_view text) {
   return r.status().message();
 }
 
+// Defaults as parsed with the base directory of `data_dir`: relative
+// defaults (data_dir, mount.path) resolve against it.
 Config DefaultsAt(const std::string& data_dir) {
   Config c;
   c.data_dir = data_dir;
+  c.mount_path = data_dir.substr(0, data_dir.rfind('/')) + "/concordfs-mnt";
   return c;
 }
 
@@ -298,6 +301,8 @@ TEST(ConfigTest, DumpRoundTrips) {
   c.root_gid = 7;
   c.root_mode = 01777;
   c.max_open_fds = 18446744073709551615u;
+  c.mount_path = "/mnt/concord";
+  c.mount_enabled = false;
   for (const Config& want : {DefaultsAt("/var/lib/concordfs"), c}) {
     std::string text = DumpConfig(want);
     Result<Config> got = ParseConfig(text, "dump", "/elsewhere");
@@ -329,7 +334,29 @@ TEST(ConfigTest, DumpText) {
             "  grace_period: 90\n"
             "  max_per_file: 1048576\n"
             "  max_per_client: 1048576\n"
-            "  max_total: 16777216\n");
+            "  max_total: 16777216\n"
+            "mount:\n"
+            "  enabled: true\n"
+            "  path: \"/var/lib/concordfs-mnt\"\n"
+            "  allow_other: false\n"
+            "  entry_timeout_ms: 1000\n"
+            "  attr_timeout_ms: 1000\n"
+            "  kernel_cache: true\n"
+            "  enforce_share_modes: false\n");
+}
+
+TEST(ConfigTest, MountSection) {
+  Result<Config> c = ParseConfig(
+      "mount: {enabled: false, path: m, allow_other: yes, attr_timeout_ms: 5}",
+      "c.yaml", "/base");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->mount_enabled);
+  EXPECT_EQ(c->mount_path, "/base/m");
+  EXPECT_TRUE(c->mount_allow_other);
+  EXPECT_EQ(c->mount_attr_timeout_ms, 5u);
+  EXPECT_EQ(Error("mount: {kernel_cache: maybe}"),
+            "c.yaml:1:23: bad value 'maybe' for 'mount.kernel_cache': "
+            "expected true or false");
 }
 
 TEST(ConfigTest, LockSection) {
@@ -405,8 +432,11 @@ TEST(ShippedConfigTest, LoadsWithDefaults) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   // data_dir lands at the repository's top level; everything else is the
   // documented default.
+  // The shipped file opens the mount to other users (a lab server).
   const fs::path repo = path.parent_path().parent_path();
-  EXPECT_EQ(*r, DefaultsAt((repo / "concordfs-data").string()));
+  Config want = DefaultsAt((repo / "concordfs-data").string());
+  want.mount_allow_other = true;
+  EXPECT_EQ(*r, want);
 }
 
 }  // namespace
