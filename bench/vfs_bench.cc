@@ -27,7 +27,8 @@ constexpr uint64_t kFileBytes = 64 << 20;
 
 std::string BenchDir() {
   const char* base = getenv("CFS_BENCH_DIR");
-  std::string tmpl = std::string(base ? base : "/var/tmp") + "/cfs-bench-XXXXXX";
+  std::string tmpl =
+      std::string(base ? base : "/var/tmp") + "/cfs-bench-XXXXXX";
   if (!mkdtemp(tmpl.data())) abort();
   return tmpl;
 }
@@ -160,7 +161,8 @@ void BM_NativeCreate(benchmark::State& state) {
 
 void BM_NativeUnlink(benchmark::State& state) {
   NativeDir d;
-  for (int i = 0; i < kFiles; ++i) close(open(d.Path(i).c_str(), O_CREAT, 0644));
+  for (int i = 0; i < kFiles; ++i)
+    close(open(d.Path(i).c_str(), O_CREAT, 0644));
   int i = 0;
   for (auto _ : state) {
     if (unlink(d.Path(i++).c_str()) != 0) state.SkipWithError("unlink failed");

@@ -317,7 +317,7 @@ LockResult LockManager::LockLocked(Shard& s, const LockRequest& req,
   if (c) {
     HeldLock holder = *c;
     if (!cb) {
-      denials_++;
+      s.denials++;
       if (fs.idle()) s.files.erase(req.file);
       return {LockStatus::kConflict, holder, 0};
     }
@@ -333,7 +333,7 @@ LockResult LockManager::LockLocked(Shard& s, const LockRequest& req,
     if (fs.idle()) s.files.erase(req.file);
     return {st, {}, 0};
   }
-  grants_++;
+  s.grants++;
   // A downgrade or a trimmed lock may let waiters in (as in Linux).
   if (!fs.waiters.empty()) WakeLocked(s, req.file, fs, p);
   return {};

@@ -202,8 +202,8 @@ class LockManager {
   std::map<std::pair<Protocol, uint64_t>, int64_t>
       client_counts_;  // GUARDED_BY
 
-  std::atomic<uint64_t> grants_{0}, denials_{0}, deadlocks_{0},
-      grace_denials_{0}, cancels_{0}, no_resources_{0};
+  std::atomic<uint64_t> deadlocks_{0}, grace_denials_{0}, cancels_{0},
+      no_resources_{0};
 };
 
 }  // namespace concordfs::locking

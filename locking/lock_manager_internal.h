@@ -55,6 +55,8 @@ struct LockManager::Shard {
   int64_t reserved = 0;  // quota taken from the manager's total
   uint64_t held[4][3] = {};
   uint64_t waiting = 0;
+  // Counted per shard: a shared counter would bounce between cores.
+  uint64_t grants = 0, denials = 0;
 };
 
 struct LockManager::Pending {

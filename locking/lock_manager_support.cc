@@ -159,7 +159,7 @@ void LockManager::WakeLocked(Shard& s, FileId file, FileState& fs, Pending* p) {
                            OwnerLocksLocked(fs, w.req.owner)};
     }
     LockStatus st = ApplyLocked(s, fs, w.req, p);
-    if (st == LockStatus::kGranted) grants_++;
+    if (st == LockStatus::kGranted) s.grants++;
     graph_->Remove(w.id);
     s.waiter_files.erase(w.id);
     s.waiting--;
@@ -446,9 +446,9 @@ LockCounters LockManager::Counters() {
       for (int f = 0; f < 3; ++f) c.held[p][f] += sp->held[p][f];
     }
     c.waiters += sp->waiting;
+    c.grants += sp->grants;
+    c.denials += sp->denials;
   }
-  c.grants = grants_;
-  c.denials = denials_;
   c.deadlocks = deadlocks_;
   c.grace_denials = grace_denials_;
   c.cancels = cancels_;

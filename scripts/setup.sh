@@ -12,7 +12,7 @@ packages=(
   # runtime: the FUSE mount helper and kernel interface
   fuse3
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev procps python3
+  libgtest-dev libgmock-dev libbenchmark-dev procps python3 fio
 )
 
 missing=()

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The FUSE mount against a native directory of the same disk, in one run:
+# fio sequential 1 GiB write/read (1 MiB blocks), 4 KiB random read/write
+# with 1 and 2 jobs, and fs_meta_bench (create+stat, unlink, ls -l, fcntl
+# lock+unlock, fstat). Prints medians of REPS runs and the ratio mount/native.
+#
+#   scripts/bench_fuse.sh BUILD_DIR REPS
+set -euo pipefail
+build=$1
+reps=${2:-3}
+tmp=$(mktemp -d /var/tmp/cfs-fbench-XXXXXX)
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  mountpoint -q "$tmp/mnt" 2>/dev/null && umount -l "$tmp/mnt"
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkdir -p "$tmp/native"
+"$build/daemon/concordfs" --data-dir "$tmp/data" --mount-path "$tmp/mnt" \
+  > "$tmp/daemon.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do mountpoint -q "$tmp/mnt" && break; sleep 0.1; done
+mountpoint -q "$tmp/mnt" || { cat "$tmp/daemon.log"; exit 1; }
+
+fio_run() {  # dir name args... -> prints MB/s or IOPS
+  local dir=$1 name=$2; shift 2
+  fio --name="$name" --directory="$dir" --output-format=json "$@" \
+    > "$tmp/fio.json" 2> /dev/null
+  python3 - "$tmp/fio.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))["jobs"]
+r = sum(x["read"]["bw_bytes"] for x in j); w = sum(x["write"]["bw_bytes"] for x in j)
+ri = sum(x["read"]["iops"] for x in j); wi = sum(x["write"]["iops"] for x in j)
+print(f"{(r + w) / 1e6:.1f}" if "seq" in j[0]["jobname"] else f"{ri + wi:.0f}")
+PY
+  rm -f "$dir"/"$name"*
+}
+
+declare -A results units
+workloads=(seqwrite seqread randread1 randread2 randwrite1 randwrite2)
+for ((rep = 1; rep <= reps; rep++)); do
+  for target in native mnt; do
+    d="$tmp/$target"
+    results[$target,seqwrite]+="$(fio_run "$d" seqw --rw=write --bs=1M --size=1G --end_fsync=1) "
+    fio --name=seqr --directory="$d" --rw=write --bs=1M --size=1G > /dev/null 2>&1
+    results[$target,seqread]+="$(fio --name=seqr --directory="$d" --rw=read --bs=1M --size=1G --invalidate=1 --output-format=json 2>/dev/null | python3 -c 'import json,sys; print(f"{json.load(sys.stdin)["jobs"][0]["read"]["bw_bytes"]/1e6:.1f}")') "
+    rm -f "$d"/seqr*
+    for jobs in 1 2; do
+      results[$target,randread$jobs]+="$(fio_run "$d" rr --rw=randread --bs=4k --size=256M --numjobs=$jobs --time_based --runtime=5 --group_reporting=0) "
+      results[$target,randwrite$jobs]+="$(fio_run "$d" rw --rw=randwrite --bs=4k --size=256M --numjobs=$jobs --time_based --runtime=5) "
+    done
+    while read -r k v unit; do
+      results[$target,$k]+="$v "
+      units[$k]=$unit
+    done < <("$build/bench/fs_meta_bench" "$d")
+  done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+printf "\nFUSE mount vs native directory (same disk), medians of %d runs\n" "$reps"
+printf "%-14s %14s %14s %8s\n" workload native mount ratio
+for k in seqwrite seqread randread1 randread2 randwrite1 randwrite2 create+stat unlink ls-l lock+unlock fstat; do
+  n=$(echo "${results[native,$k]}" | median); m=$(echo "${results[mnt,$k]}" | median)
+  unit=MB/s; [[ $k == rand* ]] && unit=IOPS; [[ -n "${units[$k]:-}" ]] && unit=${units[$k]}
+  ratio=$(python3 -c "print(f'{$m/$n:.2f}' if $n else '-')")
+  printf "%-14s %14s %14s %8s  %s\n" "$k" "$n" "$m" "$ratio" "$unit"
+done
