@@ -52,7 +52,9 @@ Status FuseFrontend::Mount() {
     return Status::Invalid("mount point must be an absolute path");
   }
   CFS_RETURN_IF_ERROR(PrepareMountPoint(opts_.mount_point));
-  std::string o = "fsname=concordfs,subtype=concordfs";
+  // default_permissions: the kernel checks mode bits on every path walk,
+  // also for names it has cached (the vfs checks again for its own calls).
+  std::string o = "fsname=concordfs,subtype=concordfs,default_permissions";
   if (opts_.allow_other) o += ",allow_other";
   const char* argv[] = {"concordfs", "-o", o.c_str()};
   fuse_args args = FUSE_ARGS_INIT(3, const_cast<char**>(argv));

@@ -425,8 +425,15 @@ void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) {
     conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   }
-  // The daemon applies setuid/setgid clearing itself (vfs rules).
-  conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+  // The vfs clears setuid/setgid on write, truncate and chown itself, so
+  // the kernel must not try (it would send a chmod as the writer).
+  if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV) {
+    conn->want |= FUSE_CAP_HANDLE_KILLPRIV;
+  }
+  // Large requests: fewer round trips for sequential I/O (the kernel
+  // negotiates max_pages from this).
+  conn->max_write = 1 << 20;
+  conn->max_readahead = 1 << 20;
 }
 
 void OpForget(fuse_req_t req, fuse_ino_t, uint64_t) {

@@ -57,6 +57,7 @@ Result<OpenResult> Vfs::Open(const OpContext& ctx, InodeId ino, int flags) {
     inode.mode = ModeAfterWrite(inode, ctx.cred);
     TouchCtime(&inode, now);
     MetadataBatch b;
+    b.set_durable(vfs_internal::SyncedFor(ctx));
     b.PutInode(inode);
     CFS_RETURN_IF_ERROR(md_->Write(b));
   }

@@ -5,6 +5,7 @@
 
 #include "metadata/records.h"
 #include "util/status.h"
+#include "vfs/credential.h"
 
 namespace concordfs::vfs_internal {
 
@@ -37,6 +38,15 @@ inline void TouchDir(Inode* dir, NanoTime now) {
 inline void TouchCtime(Inode* inode, NanoTime now) {
   inode->ctime = now;
   ++inode->change;
+}
+
+// Must this change be on stable storage before the caller hears of it?
+// Local (FUSE) callers get local-filesystem semantics: changes are durable
+// at fsync/fsyncdir/syncfs, like ext4. NFS requires namespace and attribute
+// changes to be stable before the reply (RFC 1813), and SMB clients expect
+// the same of a server. Crash consistency is the same either way.
+inline bool SyncedFor(const OpContext& ctx) {
+  return ctx.origin != Origin::kFuse;
 }
 
 inline Result<Inode> RequireDir(Result<Inode> r) {

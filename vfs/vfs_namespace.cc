@@ -79,6 +79,7 @@ Result<Attr> Vfs::CreateNode(const OpContext& ctx, InodeId parent,
   TouchDir(&dir, now);
 
   MetadataBatch b;
+  b.set_durable(vfs_internal::SyncedFor(ctx));
   b.PutInode(n);
   b.PutEntry(parent, e);
   b.PutInode(dir);
@@ -148,6 +149,7 @@ Result<Attr> Vfs::Link(const OpContext& ctx, InodeId ino, InodeId new_parent,
   DirEntry e{std::string(new_name), ino, inode.type, dir.next_cookie++};
   TouchDir(&dir, now);
   MetadataBatch b;
+  b.set_durable(vfs_internal::SyncedFor(ctx));
   b.PutInode(inode);
   b.PutInode(dir);
   b.PutEntry(new_parent, e);
@@ -201,6 +203,7 @@ Status Vfs::RemoveName(const OpContext& ctx, InodeId parent,
   }
   TouchCtime(&victim, now);
   MetadataBatch b;
+  b.set_durable(vfs_internal::SyncedFor(ctx));
   b.DeleteEntry(parent, e);
   b.PutInode(dir);
   b.PutInode(victim);

@@ -145,6 +145,7 @@ Status Vfs::Rename(const OpContext& ctx, InodeId parent, std::string_view name,
   Inode& sd = s.src_dir;
   Inode& dd = cross ? s.dst_dir : s.src_dir;
   MetadataBatch b;
+  b.set_durable(vfs_internal::SyncedFor(ctx));
   b.DeleteEntry(parent, s.src);
   if (exchange) {
     b.DeleteEntry(new_parent, *s.dst);

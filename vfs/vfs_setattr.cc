@@ -33,7 +33,15 @@ Status Vfs::CheckSetAttr(const OpContext& ctx, const Inode& n,
       (cred.uid != n.uid || (*req.gid != n.gid && !cred.InGroup(*req.gid)))) {
     return Status::Perm("chgrp to a group the caller is not in");
   }
-  if (req.mode && !owner) return Status::Perm("chmod by non-owner");
+  // Anyone may drop setuid/setgid (and nothing else): kernels and NFS
+  // clients send exactly that on behalf of a writer who is not the owner.
+  const uint32_t kSetId = S_ISUID | S_ISGID;
+  bool only_clears_setid =
+      req.mode && (*req.mode & ~n.mode & 07777) == 0 &&
+      ((*req.mode | kSetId) & 07777) == ((n.mode | kSetId) & 07777);
+  if (req.mode && !owner && !only_clears_setid) {
+    return Status::Perm("chmod by non-owner");
+  }
   if ((req.atime || req.mtime || req.btime) && !owner) {
     return Status::Perm("explicit times by non-owner");
   }
@@ -73,6 +81,7 @@ Result<Attr> Vfs::SetAttr(const OpContext& ctx, InodeId ino,
   if (req.dos_attrs) n.dos_attrs = *req.dos_attrs;
   vfs_internal::TouchCtime(&n, now);
   MetadataBatch b;
+  b.set_durable(vfs_internal::SyncedFor(ctx));
   b.PutInode(n);
   CFS_RETURN_IF_ERROR(md_->Write(b));
   Emit(req.size ? ChangeEvent::Kind::kData : ChangeEvent::Kind::kAttr, ino,

@@ -62,6 +62,7 @@ Status Vfs::SetXattr(const OpContext& ctx, InodeId ino, std::string_view name,
   if (!old.ok() && (flags & kXattrReplace)) return Status::Error(ENODATA);
   vfs_internal::TouchCtime(&n, Now());
   MetadataBatch b;
+  b.set_durable(vfs_internal::SyncedFor(ctx));
   b.PutXattr(ino, name, value);
   b.PutInode(n);
   CFS_RETURN_IF_ERROR(md_->Write(b));
@@ -100,6 +101,7 @@ Status Vfs::RemoveXattr(const OpContext& ctx, InodeId ino,
   if (!old.ok()) return old.status();
   vfs_internal::TouchCtime(&n, Now());
   MetadataBatch b;
+  b.set_durable(vfs_internal::SyncedFor(ctx));
   b.DeleteXattr(ino, name);
   b.PutInode(n);
   CFS_RETURN_IF_ERROR(md_->Write(b));

@@ -60,8 +60,25 @@ namespace concordfs::fusetest {
 
 // ---------------------------------------------------------------- errnos --
 
+// Results a forked child reports instead of an errno when something outside
+// the test's lambda went wrong.
+inline constexpr int kChildSetupFailed = -1000;  // setgroups/setres*id failed
+inline constexpr int kChildCrashed = -2000;      // died without reporting
+inline constexpr int kChildTimedOut = -3000;     // killed after the timeout
+
 inline std::string ErrName(int code) {
-  return code == 0 ? "OK" : ErrnoName(code);
+  switch (code) {
+    case 0:
+      return "OK";
+    case kChildSetupFailed:
+      return "<child could not switch ids>";
+    case kChildCrashed:
+      return "<child died without reporting>";
+    case kChildTimedOut:
+      return "<child timed out>";
+    default:
+      return ErrnoName(code);
+  }
 }
 
 // errno of a system call's result: 0 when it succeeded (r >= 0). Call it
@@ -72,13 +89,13 @@ inline int ErrnoOf(long r) { return r < 0 ? errno : 0; }
 
 // `EXPECT_ERRNO(errno_value, EACCES)`: compares errno names, so a failure
 // reads "EPERM vs EACCES". Use with ErrnoOf(call) or a helper's result.
-#define EXPECT_ERRNO(actual, expected)                      \
-  EXPECT_EQ(::concordfs::fusetest::ErrName(actual),         \
-            ::concordfs::fusetest::ErrName(expected))       \
+#define EXPECT_ERRNO(actual, expected)                \
+  EXPECT_EQ(::concordfs::fusetest::ErrName(actual),   \
+            ::concordfs::fusetest::ErrName(expected)) \
       << #actual
-#define ASSERT_ERRNO(actual, expected)                      \
-  ASSERT_EQ(::concordfs::fusetest::ErrName(actual),         \
-            ::concordfs::fusetest::ErrName(expected))       \
+#define ASSERT_ERRNO(actual, expected)                \
+  ASSERT_EQ(::concordfs::fusetest::ErrName(actual),   \
+            ::concordfs::fusetest::ErrName(expected)) \
       << #actual
 // A system call that must succeed (result >= 0).
 #define EXPECT_SYS_OK(call) \
@@ -185,8 +202,8 @@ inline int MountCount(const std::string& path) {
     std::string unescaped;
     for (size_t i = 0; i < target.size(); ++i) {
       if (target[i] == '\\' && i + 3 < target.size()) {
-        unescaped += static_cast<char>(std::stoi(target.substr(i + 1, 3),
-                                                 nullptr, 8));
+        unescaped +=
+            static_cast<char>(std::stoi(target.substr(i + 1, 3), nullptr, 8));
         i += 3;
       } else {
         unescaped += target[i];
@@ -223,12 +240,6 @@ struct Ids {
   std::vector<gid_t> groups;
 };
 inline Ids RootIds() { return Ids{0, 0, {}}; }
-
-// Results a child reports instead of an errno when something outside the
-// lambda went wrong.
-inline constexpr int kChildSetupFailed = -1000;  // setgroups/setres*id failed
-inline constexpr int kChildCrashed = -2000;      // died without reporting
-inline constexpr int kChildTimedOut = -3000;     // killed after the timeout
 
 namespace internal {
 
@@ -463,8 +474,8 @@ class LockChild {
     return Simple(kSetLk, fd, type, start, len, 0);
   }
   // fcntl(F_GETLK): the reported struct flock, or nullopt on error.
-  std::optional<struct flock> GetLk(int fd, short type, off_t start,
-                                    off_t len, int* err = nullptr) {
+  std::optional<struct flock> GetLk(int fd, short type, off_t start, off_t len,
+                                    int* err = nullptr) {
     Command c = LockCommand(kGetLk, fd, type, start, len, 0);
     LockReply r = Call(c);
     if (err != nullptr) *err = r.err;
@@ -504,9 +515,13 @@ class LockChild {
   }
 
   // Ends the process: closes its command pipe (it exits, closing its files)
-  // or, after 5 s, kills it.
+  // or, if it is busy or after 5 s, kills it.
   void Exit() {
     if (pid_ <= 0) return;
+    // A command still running (a wait the test gave up on) would keep the
+    // process alive; the test has already reported why.
+    if (pending_ > 0) kill(pid_, SIGKILL);
+    pending_ = 0;
     if (cmd_ >= 0) close(cmd_);
     cmd_ = -1;
     if (internal::WaitChild(pid_, std::chrono::seconds(5)) < 0) {
@@ -555,8 +570,8 @@ class LockChild {
   }
 
   void Send(const Command& c) {
-    if (cmd_ < 0 ||
-        internal::WriteFull(cmd_, &c, sizeof c) != static_cast<ssize_t>(sizeof c)) {
+    if (cmd_ < 0 || internal::WriteFull(cmd_, &c, sizeof c) !=
+                        static_cast<ssize_t>(sizeof c)) {
       ADD_FAILURE() << "lock child " << pid_ << " is gone";
       return;
     }
