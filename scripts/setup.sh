@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build pkg-config ccache clang-format
+  g++ cmake ninja-build pkg-config ccache clang-format make git
   # libraries (why each one is here: README.md, "Dependencies")
   libleveldb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libfuse3-dev
   # runtime: the FUSE mount helper and kernel interface
