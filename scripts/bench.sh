@@ -3,8 +3,9 @@
 # peers, and prints medians side by side with ratios.
 #
 # Now: vfs operations on the LevelDB backend vs the same syscalls on the
-# native filesystem (same disk), and the lock manager on its own (no peer
-# runs a comparable in-process lock table). Later issues add FUSE, NFS (vs
+# native filesystem (same disk), the lock manager on its own (no peer runs
+# a comparable in-process lock table), and the FUSE mount vs a native
+# directory (scripts/bench_fuse.sh). Later issues add NFS (vs
 # NFS-Ganesha) and SMB (vs Samba) workloads here.
 #
 #   scripts/bench.sh [REPETITIONS]     (default 5; medians are reported)
@@ -28,3 +29,5 @@ run lock_bench "$lock_out"
 python3 scripts/bench_report.py "$out" "$reps"
 echo
 python3 scripts/bench_report.py --locks "$lock_out" "$reps"
+ninja -C build/release concordfs fs_meta_bench > /dev/null
+scripts/bench_fuse.sh build/release "$reps"
