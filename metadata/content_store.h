@@ -26,7 +26,8 @@ namespace concordfs {
 
 struct ContentSpace {
   uint64_t total_bytes = 0;
-  uint64_t free_bytes = 0;  // for unprivileged users
+  uint64_t free_bytes = 0;   // free blocks (f_bfree)
+  uint64_t avail_bytes = 0;  // free for unprivileged users (f_bavail)
   uint64_t block_size = 4096;
 };
 

@@ -426,7 +426,8 @@ Result<ContentSpace> LocalContentStore::Space() {
   uint64_t unit = sv.f_frsize != 0 ? sv.f_frsize : sv.f_bsize;
   ContentSpace s;
   s.total_bytes = static_cast<uint64_t>(sv.f_blocks) * unit;
-  s.free_bytes = static_cast<uint64_t>(sv.f_bavail) * unit;
+  s.free_bytes = static_cast<uint64_t>(sv.f_bfree) * unit;
+  s.avail_bytes = static_cast<uint64_t>(sv.f_bavail) * unit;
   s.block_size = unit != 0 ? unit : 4096;
   return s;
 }

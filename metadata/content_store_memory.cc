@@ -219,6 +219,7 @@ Result<ContentSpace> MemoryContentStore::Space() {
   ContentSpace s;
   s.total_bytes = kTotalBytes;
   s.free_bytes = kTotalBytes - std::min(kTotalBytes, used_pages_ * kPageSize);
+  s.avail_bytes = s.free_bytes;
   s.block_size = kPageSize;
   return s;
 }

@@ -183,7 +183,7 @@ Result<FsStats> Vfs::StatFs() {
   s.block_size = space.block_size;
   s.total_bytes = space.total_bytes;
   s.free_bytes = space.free_bytes;
-  s.avail_bytes = space.free_bytes;
+  s.avail_bytes = space.avail_bytes;
   s.total_inodes = opts_.max_inodes;
   uint64_t used = static_cast<uint64_t>(std::max<int64_t>(0, live_inodes_));
   s.free_inodes = used < s.total_inodes ? s.total_inodes - used : 0;

@@ -361,6 +361,7 @@ TEST_P(ContentStoreTest, SpaceAndDescribe) {
   ASSERT_TRUE(sp.ok()) << sp.status().ToString();
   EXPECT_GT(sp->total_bytes, 0u);
   EXPECT_LE(sp->free_bytes, sp->total_bytes);
+  EXPECT_LE(sp->avail_bytes, sp->free_bytes);
   EXPECT_GT(sp->block_size, 0u);
   EXPECT_FALSE(s().Describe().empty());
 }
