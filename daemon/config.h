@@ -52,8 +52,10 @@ struct Config {
   bool mount_enabled = true;
   std::string mount_path = "concordfs-mnt";
   bool mount_allow_other = false;
-  uint64_t mount_entry_timeout_ms = 1000;
-  uint64_t mount_attr_timeout_ms = 1000;
+  // Long by default: every change made outside the mount (NFS, SMB)
+  // invalidates the kernel's caches explicitly.
+  uint64_t mount_entry_timeout_ms = 10000;
+  uint64_t mount_attr_timeout_ms = 10000;
   bool mount_kernel_cache = true;
   bool mount_enforce_share_modes = false;
 

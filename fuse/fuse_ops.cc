@@ -85,7 +85,17 @@ void UnregisterOpen(FuseFrontend* fe, InodeId ino, uint64_t handle) {
 // ---- names and attributes ----
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  Result<Attr> a = Frontend(req)->vfs()->Lookup(ContextOf(req), parent, name);
+  FuseFrontend* fe = Frontend(req);
+  Result<Attr> a = fe->vfs()->Lookup(ContextOf(req), parent, name);
+  if (a.code() == ENOENT) {
+    // A negative entry the kernel may cache (stat of missing files is
+    // common: shells, git, make); a name created over NFS/SMB invalidates it.
+    fuse_entry_param e;
+    std::memset(&e, 0, sizeof(e));
+    e.entry_timeout = fe->options().entry_timeout;
+    fuse_reply_entry(req, &e);
+    return;
+  }
   if (!a.ok()) return ReplyError(req, a.status());
   ReplyEntry(req, *a);
 }

@@ -339,8 +339,8 @@ TEST(ConfigTest, DumpText) {
             "  enabled: true\n"
             "  path: \"/var/lib/concordfs-mnt\"\n"
             "  allow_other: false\n"
-            "  entry_timeout_ms: 1000\n"
-            "  attr_timeout_ms: 1000\n"
+            "  entry_timeout_ms: 10000\n"
+            "  attr_timeout_ms: 10000\n"
             "  kernel_cache: true\n"
             "  enforce_share_modes: false\n");
 }
