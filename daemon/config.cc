@@ -110,7 +110,8 @@ Status ParseUnsigned(const Field& f, uint64_t min, uint64_t max,
 }
 
 // Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool IsUtf8(std::string_view s) {
+// Offset of the first byte that is not valid UTF-8, or npos.
+size_t Utf8ErrorAt(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
     const size_t len = b < 0x80         ? 1
@@ -118,20 +119,24 @@ bool IsUtf8(std::string_view s) {
                        : (b >> 4) == 14 ? 3
                        : (b >> 3) == 30 ? 4
                                         : 0;
-    if (len == 0 || i + len > s.size()) return false;
+    if (len == 0 || i + len > s.size()) return i;
     uint32_t cp = len == 1 ? b : b & (0x7F >> len);
     for (size_t k = 1; k < len; ++k) {
       const auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c >> 6) != 2) return false;
+      if ((c >> 6) != 2) return i;
       cp = (cp << 6) | (c & 0x3F);
     }
     static constexpr uint32_t kMinForLen[] = {0, 0, 0x80, 0x800, 0x10000};
     if (cp < kMinForLen[len] || cp > 0x10FFFF || (cp >> 11) == 0x1B) {
-      return false;
+      return i;
     }
     i += len;
   }
-  return true;
+  return std::string_view::npos;
+}
+
+bool IsUtf8(std::string_view s) {
+  return Utf8ErrorAt(s) == std::string_view::npos;
 }
 
 // ---- setters, one per kind of value ----
@@ -382,9 +387,39 @@ Status ParseMap(std::string_view origin, std::string_view section,
   return Status::Ok();
 }
 
+// yaml-cpp 0.7 can loop forever on a NUL byte or malformed UTF-8 (found by
+// fuzzing); a config file is text, so reject anything else with its
+// position before yaml-cpp sees it.
+Status RejectNonText(std::string_view text, std::string_view origin) {
+  size_t at = Utf8ErrorAt(text);
+  const char* why = "not valid UTF-8";
+  for (size_t i = 0; i < std::min(at, text.size()); ++i) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if ((b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f) {
+      at = i;
+      why = b == 0 ? "NUL byte" : "control character";
+      break;
+    }
+  }
+  if (at == std::string_view::npos) return Status::Ok();
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < at; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return Status::Invalid(std::string(origin) + ":" + std::to_string(line) +
+                         ":" + std::to_string(col) + ": " + why +
+                         ": not a text file");
+}
+
 // May throw YAML::Exception (syntax errors); ParseConfig catches it.
 Status ParseDocument(std::string_view text, std::string_view origin,
                      Config* c) {
+  CFS_RETURN_IF_ERROR(RejectNonText(text, origin));
   std::vector<YAML::Node> docs = YAML::LoadAll(std::string(text));
   if (docs.empty()) return Status::Ok();  // empty or only comments
   if (docs.size() > 1) {

@@ -415,7 +415,8 @@ void LockManager::List(std::vector<LockInfo>* locks,
   if (waiters) waiters->clear();
   for (auto& sp : shards_) {
     std::lock_guard<std::mutex> l(sp->mu);
-    for (auto& [file, fs] : sp->files) {
+    for (auto& [file_id, fs] : sp->files) {
+      const FileId file = file_id;  // a binding cannot be captured (clang 14)
       if (locks) {
         fs.locks.ForEach([&](uint64_t, uint64_t, uint64_t, HeldLock& h) {
           locks->push_back(LockInfo{file, h});

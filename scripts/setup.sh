@@ -11,7 +11,8 @@ packages=(
   libleveldb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libfuse3-dev
   # runtime: the FUSE mount helper and kernel interface
   fuse3
-  # tests and benchmarks
+  # tests and benchmarks (clang + its runtime: the libFuzzer targets)
+  clang libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev procps python3 fio
 )
 

@@ -14,6 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 using ::testing::StartsWith;
 
 constexpr char kTopKeys[] =
@@ -259,8 +260,10 @@ TEST(ConfigTest, BadDataDir) {
             "c.yaml:1:11: bad value for 'data_dir': NUL byte in path");
   for (const char* bad : {"/a\xFF", "/a\xC3", "/\xC0\xAF", "/\xED\xA0\x80",
                           "/\xF4\x90\x80\x80"}) {
-    EXPECT_EQ(Error(std::string("data_dir: ") + bad),
-              "c.yaml:1:11: bad value for 'data_dir': path is not valid UTF-8")
+    // Caught before YAML parsing, at the first bad byte.
+    EXPECT_THAT(
+        Error(std::string("data_dir: ") + bad),
+        MatchesRegex("c\\.yaml:1:1[23]: not valid UTF-8: not a text file"))
         << bad;
   }
   Result<Config> ok =
@@ -357,6 +360,19 @@ TEST(ConfigTest, MountSection) {
   EXPECT_EQ(Error("mount: {kernel_cache: maybe}"),
             "c.yaml:1:23: bad value 'maybe' for 'mount.kernel_cache': "
             "expected true or false");
+}
+
+TEST(ConfigTest, NulByteIsRejectedNotHung) {
+  // This input made yaml-cpp 0.7 loop forever (found by config_fuzz).
+  const std::string hang(",.\0okcl\0\0\0v\0\0\0od\xbb: 2}\n", 22);
+  EXPECT_EQ(Error(hang), "c.yaml:1:3: NUL byte: not a text file");
+  EXPECT_EQ(Error(std::string("sync: batch\nlog_level: in\0fo\n", 28)),
+            "c.yaml:2:14: NUL byte: not a text file");
+  // And this one (malformed UTF-8 and a form feed).
+  EXPECT_EQ(Error("&ata,data_dir:\xf4\xf4\xf4\xf4\xf4\xf4\xf4\x0c: 3}\n"),
+            "c.yaml:1:15: not valid UTF-8: not a text file");
+  EXPECT_EQ(Error("sync: batch\x0c\n"),
+            "c.yaml:1:12: control character: not a text file");
 }
 
 TEST(ConfigTest, LockSection) {
