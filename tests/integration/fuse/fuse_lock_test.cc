@@ -218,7 +218,7 @@ TEST_F(FuseLockTest, SetlkwWakesWhenTheHolderDies) {
   ExpectGrantedSoon(b, "F_SETLKW after the holder was killed");
 }
 
-TEST_F(FuseLockTest, SetlkwInterruptedBySignalIsEintrAndLeavesNoLock) {
+TEST_F(FuseLockTest, SetlkwInterruptedBySignalIsEintrAndTakesNothing) {
   LockChild a, b, c;
   int fa = OpenIn(a), fb = OpenIn(b), fc = OpenIn(c);
   ASSERT_ERRNO(a.SetLk(fa, F_WRLCK, 0, 10), 0);
