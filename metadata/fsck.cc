@@ -63,19 +63,29 @@ struct InodeInfo {
   InodeId entry_parent = kInvalidInode;  // directory of the first entry
 };
 
+Status ReclaimOne(MetadataStore* md, ContentStore* content, InodeId id) {
+  return ReclaimInode(md, content, id, /*durable=*/true);
+}
+
+}  // namespace
+
 // Drops the content first: a crash before the batch leaves the orphan key,
 // so the next start retries (Remove of absent content is OK).
-Status ReclaimOne(MetadataStore* md, ContentStore* content, InodeId id) {
+Status ReclaimInode(MetadataStore* md, ContentStore* content, InodeId id,
+                    bool durable) {
   if (content != nullptr) CFS_RETURN_IF_ERROR(content->Remove(id));
   std::vector<std::string> xattrs;
   CFS_RETURN_IF_ERROR(md->ListXattrs(id, &xattrs));
   MetadataBatch b;
+  b.set_durable(durable);
   for (const std::string& name : xattrs) b.DeleteXattr(id, name);
   b.DeleteSymlink(id);
   b.DeleteInode(id);
   b.RemoveOrphan(id);
   return md->Write(b);
 }
+
+namespace {
 
 class Checker {
  public:

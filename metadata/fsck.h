@@ -58,4 +58,10 @@ Result<FsckReport> CheckConsistency(MetadataStore* md, ContentStore* content,
 // how many orphans were reclaimed.
 Result<uint64_t> ReclaimOrphans(MetadataStore* md, ContentStore* content);
 
+// Removes one orphan for good: its content, then its inode, xattrs, symlink
+// target and orphan key in one batch. The vfs calls it at last close;
+// `durable` false is enough there because the orphan key already is.
+Status ReclaimInode(MetadataStore* md, ContentStore* content, InodeId id,
+                    bool durable);
+
 }  // namespace concordfs

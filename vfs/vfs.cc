@@ -3,6 +3,7 @@
 // and open files in vfs_data.cc, extended attributes in vfs_xattr.cc.
 #include "vfs/vfs.h"
 
+#include "metadata/fsck.h"
 #include "metadata/keys.h"
 #include "util/log.h"
 #include "vfs/inode_locks.h"
@@ -123,19 +124,9 @@ Result<std::string> Vfs::ReadLink(const OpContext&, InodeId ino) {
 // ---- reclaiming unlinked inodes ----
 
 Status Vfs::ReclaimNow(InodeId ino) {
-  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
-  if (inode.is_reg()) CFS_RETURN_IF_ERROR(content_->Remove(ino));
-  std::vector<std::string> names;
-  CFS_RETURN_IF_ERROR(md_->ListXattrs(ino, &names));
-  MetadataBatch b;
   // The orphan record is durable already: if this batch is lost in a crash,
   // the next start reclaims the inode again. So no sync is needed here.
-  b.set_durable(false);
-  for (const auto& n : names) b.DeleteXattr(ino, n);
-  if (inode.type == FileType::kSymlink) b.DeleteSymlink(ino);
-  b.DeleteInode(ino);
-  b.RemoveOrphan(ino);
-  CFS_RETURN_IF_ERROR(md_->Write(b));
+  CFS_RETURN_IF_ERROR(ReclaimInode(md_, content_, ino, /*durable=*/false));
   live_inodes_.fetch_sub(1);
   return Status::Ok();
 }
