@@ -21,6 +21,7 @@ struct OpenFile {
   bool readable = false;
   bool writable = false;
   bool append = false;
+  bool regular = false;  // a regular file (writes need no type check)
 };
 
 class OpenFileTable {

@@ -62,8 +62,8 @@ Result<OpenResult> Vfs::Open(const OpContext& ctx, InodeId ino, int flags) {
     CFS_RETURN_IF_ERROR(md_->Write(b));
   }
   OpenResult r;
-  r.handle = open_files_->Add(
-      OpenFile{ino, readable, writable, (flags & O_APPEND) != 0});
+  r.handle = open_files_->Add(OpenFile{
+      ino, readable, writable, (flags & O_APPEND) != 0, inode.is_reg()});
   CFS_ASSIGN_OR_RETURN(r.attr, MakeAttr(inode));
   if (trunc && inode.is_reg()) {
     Emit(ChangeEvent::Kind::kData, ino, kInvalidInode, {}, ctx.origin);
@@ -148,29 +148,37 @@ Result<Attr> Vfs::Write(const OpContext& ctx, InodeId ino, uint64_t handle,
 Result<Attr> Vfs::Write(const OpContext& ctx, InodeId ino, uint64_t handle,
                         uint64_t off, const struct iovec* iov, int iovcnt) {
   bool append = false;
+  bool checked = false;  // type and access known from the open
   if (handle != 0) {
     auto f = open_files_->Get(handle);
     if (!f || f->ino != ino || !f->writable) return Status::Error(EBADF);
     append = f->append;
+    checked = f->regular;
   }
   uint64_t total = 0;
   for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
 
   std::optional<LockedSet> lk;
   if (append) lk.emplace(locks_.get(), std::initializer_list<InodeId>{ino});
-  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
-  if (inode.is_dir()) return Status::Error(EISDIR);
-  if (!inode.is_reg()) return Status::Invalid("not a regular file");
-  if (handle == 0) CFS_RETURN_IF_ERROR(CheckAccess(inode, ctx.cred, kMayWrite));
-  if (append) off = inode.size;
-  if (total == 0) return MakeAttr(inode);
+  if (!checked || append || total == 0) {
+    // Handle-less writes (NFS), appends and empty writes need the inode now;
+    // a plain write through a handle reads it only once, after the data.
+    CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+    if (inode.is_dir()) return Status::Error(EISDIR);
+    if (!inode.is_reg()) return Status::Invalid("not a regular file");
+    if (handle == 0) {
+      CFS_RETURN_IF_ERROR(CheckAccess(inode, ctx.cred, kMayWrite));
+    }
+    if (append) off = inode.size;
+    if (total == 0) return MakeAttr(inode);
+  }
   if (off > opts_.max_file_size || total > opts_.max_file_size - off) {
     return Status::Error(EFBIG);
   }
   CFS_RETURN_IF_ERROR(content_->Write(ino, off, iov, iovcnt));
 
   if (!lk) lk.emplace(locks_.get(), std::initializer_list<InodeId>{ino});
-  CFS_ASSIGN_OR_RETURN(inode, md_->GetInode(ino));
+  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
   NanoTime now = Now();
   inode.size = std::max(inode.size, off + total);
   inode.mtime = now;

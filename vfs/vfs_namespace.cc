@@ -88,8 +88,9 @@ Result<Attr> Vfs::CreateNode(const OpContext& ctx, InodeId parent,
   live_inodes_.fetch_add(1);
   if (open_handle) {
     int acc = open_flags & O_ACCMODE;
-    *open_handle = open_files_->Add(OpenFile{
-        id, acc != O_WRONLY, acc != O_RDONLY, (open_flags & O_APPEND) != 0});
+    *open_handle =
+        open_files_->Add(OpenFile{id, acc != O_WRONLY, acc != O_RDONLY,
+                                  (open_flags & O_APPEND) != 0, n.is_reg()});
   }
   Emit(ChangeEvent::Kind::kEntryAdded, id, parent, name, ctx.origin);
   return MakeAttr(n);
