@@ -326,6 +326,179 @@ constexpr KeySpec kMountKeys[] = {
      EmitBool<&Config::mount_enforce_share_modes>},
 };
 
+Status ParseBoolText(const Field& f, bool* out) {
+  std::string text;
+  CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+  if (text == "true" || text == "yes" || text == "on") {
+    *out = true;
+  } else if (text == "false" || text == "no" || text == "off") {
+    *out = false;
+  } else {
+    return f.BadValue(text, "true or false");
+  }
+  return Status::Ok();
+}
+
+Status SetAddress(const Field& f, Config* c) {
+  std::string text;
+  CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+  rpc::Peer p;
+  if (!rpc::Peer::Parse(text, 0, &p)) {
+    return f.BadValue(text, "a numeric IPv4 or IPv6 address");
+  }
+  c->nfs_address = text;
+  return Status::Ok();
+}
+
+Status SetMaxIo(const Field& f, Config* c) {
+  uint64_t v = 0;
+  CFS_RETURN_IF_ERROR(ParseUnsigned(f, 4096, 4 << 20, &v));
+  if (v % 4096 != 0) {
+    return f.BadValue(std::to_string(v), "a multiple of 4096");
+  }
+  c->nfs_max_io = v;
+  return Status::Ok();
+}
+
+constexpr std::string_view kPortmappers[] = {"auto", "embedded", "system",
+                                             "off"};
+constexpr std::string_view kSquashes[] = {"none", "root", "all"};
+
+// One entry of nfs.exports.
+Status ParseExport(std::string_view origin, const std::string& section,
+                   const YAML::Node& map, rpc::ExportOptions* x) {
+  static constexpr std::string_view kKeys[] = {
+      "path", "clients", "read_only", "squash", "anonuid", "anongid", "secure"};
+  std::vector<std::string> seen;
+  for (const auto& kv : map) {
+    const YAML::Node& key = kv.first;
+    if (!key.IsScalar()) {
+      return ErrorAt(origin, key.Mark(),
+                     std::string("expected a key name, got ") + KindName(key));
+    }
+    const std::string& k = key.Scalar();
+    if (std::find(std::begin(kKeys), std::end(kKeys), k) == std::end(kKeys)) {
+      return ErrorAt(origin, key.Mark(),
+                     "unknown key '" + k + "' in '" + section +
+                         "' (known keys: " + JoinAlternatives(kKeys, ", ") +
+                         ")");
+    }
+    if (std::find(seen.begin(), seen.end(), k) != seen.end()) {
+      return ErrorAt(origin, key.Mark(), "duplicate key '" + k + "'");
+    }
+    seen.push_back(k);
+    Field f{origin, section + "." + k, key, kv.second};
+    if (k == "path") {
+      std::string text;
+      CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+      std::string norm;
+      if (text.empty() || text[0] != '/' || !IsUtf8(text) ||
+          text.find('\0') != std::string::npos ||
+          !rpc::NormalizeExportPath(text, &norm)) {
+        return f.BadValue(text,
+                          "an absolute path inside the backend without . or "
+                          "..");
+      }
+      x->path = norm;
+    } else if (k == "clients") {
+      if (!kv.second.IsSequence()) {
+        return f.Error("expected a list of addresses for '" + f.name +
+                       "', got " + KindName(kv.second));
+      }
+      x->clients.clear();
+      for (const auto& item : kv.second) {
+        Field fi{origin, f.name, key, item};
+        std::string text, why;
+        CFS_RETURN_IF_ERROR(RequireScalar(fi, &text));
+        if (!rpc::ValidClientPattern(text, &why)) return fi.Error(why);
+        x->clients.push_back(text);
+      }
+    } else if (k == "read_only") {
+      CFS_RETURN_IF_ERROR(ParseBoolText(f, &x->read_only));
+    } else if (k == "secure") {
+      CFS_RETURN_IF_ERROR(ParseBoolText(f, &x->secure));
+    } else if (k == "squash") {
+      std::string text;
+      CFS_RETURN_IF_ERROR(ParseChoice(f, kSquashes, &text));
+      rpc::ParseSquash(text, &x->squash);
+    } else {
+      uint64_t v = 0;
+      CFS_RETURN_IF_ERROR(ParseUnsigned(f, 0, kMaxId, &v));
+      (k == "anonuid" ? x->anonuid : x->anongid) = static_cast<uint32_t>(v);
+    }
+  }
+  return Status::Ok();
+}
+
+Status SetExports(const Field& f, Config* c) {
+  c->nfs_exports.clear();
+  if (f.value.IsNull()) return Status::Ok();  // no exports
+  if (!f.value.IsSequence()) {
+    return f.Error("expected a list of exports for '" + f.name + "', got " +
+                   KindName(f.value));
+  }
+  int i = 0;
+  for (const auto& item : f.value) {
+    std::string section = f.name + "[" + std::to_string(i++) + "]";
+    if (!item.IsMap()) {
+      return ErrorAt(
+          f.origin, item.Mark(),
+          "expected a mapping for '" + section + "', got " + KindName(item));
+    }
+    rpc::ExportOptions x;
+    CFS_RETURN_IF_ERROR(ParseExport(f.origin, section, item, &x));
+    for (const rpc::ExportOptions& other : c->nfs_exports) {
+      if (other.path == x.path) {
+        return ErrorAt(f.origin, item.Mark(),
+                       "export '" + x.path + "' is listed twice");
+      }
+    }
+    c->nfs_exports.push_back(std::move(x));
+  }
+  return Status::Ok();
+}
+
+void EmitExports(const Config& c, YAML::Emitter& e) {
+  e << YAML::BeginSeq;
+  for (const rpc::ExportOptions& x : c.nfs_exports) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "path" << YAML::Value << YAML::DoubleQuoted << x.path;
+    e << YAML::Key << "clients" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const std::string& cl : x.clients) e << YAML::DoubleQuoted << cl;
+    e << YAML::EndSeq;
+    e << YAML::Key << "read_only" << YAML::Value
+      << (x.read_only ? "true" : "false");
+    e << YAML::Key << "squash" << YAML::Value << rpc::SquashName(x.squash);
+    e << YAML::Key << "anonuid" << YAML::Value << x.anonuid;
+    e << YAML::Key << "anongid" << YAML::Value << x.anongid;
+    e << YAML::Key << "secure" << YAML::Value << (x.secure ? "true" : "false");
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+}
+
+void EmitAddress(const Config& c, YAML::Emitter& e) {
+  e << YAML::DoubleQuoted << c.nfs_address;
+}
+
+constexpr KeySpec kNfsKeys[] = {
+    {"enabled", SetBool<&Config::nfs_enabled>, EmitBool<&Config::nfs_enabled>},
+    {"address", SetAddress, EmitAddress},
+    {"port", SetUnsigned<&Config::nfs_port, 0, 65535>,
+     EmitPlain<&Config::nfs_port>},
+    {"mount_port", SetUnsigned<&Config::nfs_mount_port, 0, 65535>,
+     EmitPlain<&Config::nfs_mount_port>},
+    {"udp", SetBool<&Config::nfs_udp>, EmitBool<&Config::nfs_udp>},
+    {"portmapper", SetChoice<&Config::nfs_portmapper, kPortmappers>,
+     EmitPlain<&Config::nfs_portmapper>},
+    {"portmap_port", SetUnsigned<&Config::nfs_portmap_port, 1, 65535>,
+     EmitPlain<&Config::nfs_portmap_port>},
+    {"threads", SetUnsigned<&Config::nfs_threads, 1, 256>,
+     EmitPlain<&Config::nfs_threads>},
+    {"max_io", SetMaxIo, EmitPlain<&Config::nfs_max_io>},
+    {"exports", SetExports, EmitExports},
+};
+
 constexpr KeySpec kTopKeys[] = {
     {"data_dir", SetPath<&Config::data_dir>, EmitPath<&Config::data_dir>},
     {"store", SetChoice<&Config::store, kStores>, EmitPlain<&Config::store>},
@@ -341,6 +514,7 @@ constexpr KeySpec kTopKeys[] = {
     {"root", SetSection<kRootKeys>, EmitSection<kRootKeys>},
     {"locks", SetSection<kLockKeys>, EmitSection<kLockKeys>},
     {"mount", SetSection<kMountKeys>, EmitSection<kMountKeys>},
+    {"nfs", SetSection<kNfsKeys>, EmitSection<kNfsKeys>},
 };
 
 // ---- walking mappings ----

@@ -15,8 +15,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "metadata/metadata_store.h"
+#include "rpc/exports.h"
 #include "util/status.h"
 
 namespace concordfs {
@@ -58,6 +60,24 @@ struct Config {
   uint64_t mount_attr_timeout_ms = 10000;
   bool mount_kernel_cache = true;
   bool mount_enforce_share_modes = false;
+  // Section `nfs:` (keys enabled, address, port, mount_port, udp,
+  // portmapper, portmap_port, threads, max_io, exports): the NFSv3 server.
+  // NFS and MOUNT share `port` unless mount_port is set (TCP and UDP).
+  // portmapper: "embedded" serves portmap/rpcbind on portmap_port itself,
+  // "system" registers with an rpcbind already running on 127.0.0.1:111,
+  // "auto" registers when one answers and embeds otherwise, "off" neither.
+  bool nfs_enabled = true;
+  std::string nfs_address = "127.0.0.1";
+  uint64_t nfs_port = 2049;
+  uint64_t nfs_mount_port = 0;
+  bool nfs_udp = true;
+  std::string nfs_portmapper = "auto";
+  uint64_t nfs_portmap_port = 111;
+  uint64_t nfs_threads = 8;
+  uint64_t nfs_max_io = 1 << 20;  // rtmax/wtmax over TCP
+  // `exports:` is a list of mappings with keys path, clients, read_only,
+  // squash (none|root|all), anonuid, anongid, secure.
+  std::vector<rpc::ExportOptions> nfs_exports = {rpc::ExportOptions{}};
 
   bool operator==(const Config&) const = default;
 };

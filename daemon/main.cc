@@ -12,6 +12,7 @@
 
 #include "daemon/backend.h"
 #include "daemon/config.h"
+#include "daemon/nfs_service.h"
 #include "fuse/fuse_frontend.h"
 #include "metadata/fsck.h"
 #include "util/log.h"
@@ -29,6 +30,8 @@ options:
   --data-dir DIR     override data_dir from the configuration
   --mount-path DIR   override mount.path (the FUSE mount point)
   --no-mount         do not mount (mount.enabled: false)
+  --no-nfs           do not serve NFS (nfs.enabled: false)
+  --nfs-port PORT    override nfs.port (NFS and MOUNT, TCP and UDP)
   --print-config     print the effective configuration and exit
   --check-config     validate the configuration and exit (0 = valid)
   --repair           (fsck) reclaim orphans, remove leaked content and
@@ -37,8 +40,9 @@ options:
   --version          print the version
 
 Served so far: the backend (LevelDB metadata + content store) through a
-local FUSE mount, with every fcntl/flock lock in the lock manager. NFSv3 and
-SMB front ends are not part of this build yet.
+local FUSE mount, with every fcntl/flock lock in the lock manager, and over
+NFSv3 (with MOUNT and a portmapper) on nfs.address. NFS locking (NLM/NSM)
+and SMB are not part of this build yet.
 exit status: 0 ok, 1 inconsistent store (fsck), 2 usage/config error,
 3 runtime error.
 )";
@@ -49,6 +53,8 @@ struct Args {
   std::string data_dir;
   std::string mount_path;
   bool no_mount = false;
+  bool no_nfs = false;
+  std::string nfs_port;
   bool print_config = false;
   bool check_config = false;
   bool repair = false;
@@ -81,6 +87,10 @@ bool ParseArgs(int argc, char** argv, Args* a) {
       if (!value(&a->mount_path)) return false;
     } else if (s == "--no-mount") {
       a->no_mount = true;
+    } else if (s == "--no-nfs") {
+      a->no_nfs = true;
+    } else if (s == "--nfs-port") {
+      if (!value(&a->nfs_port)) return false;
     } else if (s == "--print-config") {
       a->print_config = true;
     } else if (s == "--check-config") {
@@ -117,6 +127,12 @@ Result<Config> LoadEffectiveConfig(const Args& a) {
     c.mount_path = o.mount_path;
   }
   if (a.no_mount) c.mount_enabled = false;
+  if (!a.nfs_port.empty()) {
+    std::string y = "nfs: {port: \"" + a.nfs_port + "\"}\n";
+    CFS_ASSIGN_OR_RETURN(Config o, ParseConfig(y, "--nfs-port", ""));
+    c.nfs_port = o.nfs_port;
+  }
+  if (a.no_nfs) c.nfs_enabled = false;
   return c;
 }
 
@@ -188,12 +204,26 @@ int RunDaemon(const Config& config) {
   } else {
     CFS_LOG_INFO("FUSE mount disabled (mount.enabled: false)");
   }
-  CFS_LOG_INFO("NFSv3 and SMB: not in this build yet");
+  std::unique_ptr<NfsService> nfs;
+  if (config.nfs_enabled) {
+    nfs = std::make_unique<NfsService>(&backend);
+    st = nfs->Start();
+    if (!st.ok()) {
+      CFS_LOG_ERROR("cannot serve NFS: {}", st.ToString());
+      if (fuse) fuse->Stop();
+      return 3;
+    }
+    for (const std::string& line : nfs->Describe()) CFS_LOG_INFO("{}", line);
+  } else {
+    CFS_LOG_INFO("NFS disabled (nfs.enabled: false)");
+  }
+  CFS_LOG_INFO("SMB: not in this build yet");
   CFS_LOG_INFO("running; Ctrl-C or SIGTERM stops");
 
   int sig = 0;
   sigwait(&stop, &sig);
   CFS_LOG_INFO("{} received, stopping", strsignal(sig));
+  if (nfs) nfs->Stop();
   if (fuse) fuse->Stop();
   st = backend.metadata()->Sync();
   if (!st.ok()) CFS_LOG_WARN("final sync failed: {}", st.ToString());

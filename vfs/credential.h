@@ -36,6 +36,10 @@ enum class Origin : uint8_t {
 struct OpContext {
   Credential cred;
   Origin origin = Origin::kInternal;
+  // Handle-less reads and writes (NFS) by the file's owner skip the mode
+  // check, as NFS servers do: a client that created a file with mode 0444
+  // and an open for writing must still be able to write it.
+  bool owner_override = false;
 };
 
 }  // namespace concordfs

@@ -1,0 +1,60 @@
+// NfsService: the daemon's NFSv3 side — the RPC thread pool, the NFS and
+// MOUNT listeners, the portmapper (embedded or a system rpcbind), the
+// export table and the file-handle key — wired from the Config.
+//
+// Owns everything it creates; borrows the Backend (which must outlive it).
+// Start and Stop are called from the daemon's main thread only; the served
+// programs run on the pool.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/backend.h"
+#include "rpc/exports.h"
+#include "rpc/file_handle.h"
+#include "rpc/mount/mount.h"
+#include "rpc/nfs3/nfs3.h"
+#include "rpc/portmap/portmap.h"
+#include "rpc/server.h"
+
+namespace concordfs {
+
+class NfsService {
+ public:
+  explicit NfsService(Backend* backend) : backend_(backend) {}
+  ~NfsService();
+  // Builds the export table, binds the listeners and sets up the
+  // portmapper as configured. Errors name the address/port or export.
+  Status Start();
+  void Stop();
+
+  uint16_t nfs_port() const;
+  uint16_t mount_port() const;
+  // 0 unless the portmapper is embedded.
+  uint16_t portmap_port() const;
+  // One line per listener, for the start-up log.
+  std::vector<std::string> Describe() const;
+
+ private:
+  Status StartPortmapper(const std::vector<rpc::Mapping>& ours);
+
+  Backend* backend_;
+  std::unique_ptr<rpc::IoPool> pool_;
+  std::unique_ptr<rpc::HandleCodec> codec_;
+  std::unique_ptr<rpc::ExportTable> exports_;
+  std::unique_ptr<rpc::Nfs3Program> nfs_;
+  std::unique_ptr<rpc::MountProgram> mount_;
+  std::unique_ptr<rpc::Dispatcher> dispatcher_;
+  std::unique_ptr<rpc::RpcServer> nfs_server_;
+  std::unique_ptr<rpc::RpcServer> mount_server_;  // when mount_port is set
+  rpc::PortmapRegistry registry_;
+  std::unique_ptr<rpc::PortmapProgram> portmap_;
+  std::unique_ptr<rpc::Dispatcher> portmap_dispatcher_;
+  std::unique_ptr<rpc::RpcServer> portmap_server_;
+  std::vector<rpc::Mapping> registered_with_system_;
+  std::string portmapper_mode_;  // what was actually set up
+};
+
+}  // namespace concordfs

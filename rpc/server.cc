@@ -1,0 +1,407 @@
+#include "rpc/server.h"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "util/log.h"
+
+namespace concordfs::rpc {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+struct IoPool::Impl {
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
+      work;
+  std::vector<std::thread> threads;
+};
+
+IoPool::IoPool(int threads)
+    : impl_(std::make_unique<Impl>()), threads_(threads < 1 ? 1 : threads) {}
+
+IoPool::~IoPool() { Stop(); }
+
+void IoPool::Start() {
+  if (!impl_->threads.empty()) return;
+  impl_->work.emplace(impl_->io.get_executor());
+  for (int i = 0; i < threads_; ++i) {
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  }
+}
+
+void IoPool::Stop() {
+  if (impl_->threads.empty()) return;
+  impl_->work.reset();
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  impl_->io.restart();
+}
+
+void* IoPool::io_context() { return &impl_->io; }
+
+namespace {
+
+Peer FromEndpoint(const asio::ip::address& a, uint16_t port) {
+  Peer p;
+  p.port = port;
+  if (a.is_v4()) {
+    p.family = AF_INET;
+    auto b = a.to_v4().to_bytes();
+    std::memcpy(p.addr, b.data(), 4);
+  } else {
+    p.family = AF_INET6;
+    auto b = a.to_v6().to_bytes();
+    std::memcpy(p.addr, b.data(), 16);
+  }
+  return p.Unmapped();
+}
+
+}  // namespace
+
+// One TCP connection. Reads run on the strand; dispatch runs on the pool;
+// the reply is queued back on the strand.
+class TcpConn : public std::enable_shared_from_this<TcpConn> {
+ public:
+  TcpConn(RpcServer::Impl* server, tcp::socket sock, Peer peer);
+  void Start();
+  void Close();
+
+ private:
+  void ReadHeader();
+  void OnHeader(const boost::system::error_code& ec);
+  void OnBody(const boost::system::error_code& ec, bool last);
+  void Dispatch(std::string record);
+  void Enqueue(std::string reply);
+  void WriteMore();
+
+  RpcServer::Impl* server_;
+  tcp::socket sock_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  Peer peer_;
+  uint8_t hdr_[4];
+  std::string record_;
+  // Strand-only state.
+  std::deque<std::string> outq_;
+  std::vector<std::string> writing_;
+  int inflight_ = 0;
+  bool paused_ = false;
+  bool closed_ = false;
+};
+
+struct RpcServer::Impl {
+  IoPool* pool;
+  Dispatcher* dispatcher;
+  ServerOptions opts;
+  asio::io_context& io;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<udp::socket> udp_sock;
+  // Every operation on the UDP socket runs on this strand.
+  std::optional<asio::strand<asio::io_context::executor_type>> udp_strand;
+  uint16_t bound_port = 0;
+  std::atomic<bool> stopping{false};
+  std::array<char, 65536> udp_buf;
+  udp::endpoint udp_from;
+
+  std::mutex conns_mu;
+  std::set<std::shared_ptr<TcpConn>> conns;  // GUARDED_BY(conns_mu)
+  std::atomic<uint64_t> accepted{0}, bad_input{0};
+
+  Impl(IoPool* p, Dispatcher* d, ServerOptions o)
+      : pool(p),
+        dispatcher(d),
+        opts(std::move(o)),
+        io(*static_cast<asio::io_context*>(p->io_context())) {}
+
+  void Accept() {
+    acceptor->async_accept(
+        [this](const boost::system::error_code& ec, tcp::socket sock) {
+          if (stopping) return;
+          if (!ec) {
+            boost::system::error_code e2;
+            auto ep = sock.remote_endpoint(e2);
+            if (!e2) {
+              sock.set_option(tcp::no_delay(true), e2);
+              sock.set_option(asio::socket_base::keep_alive(true), e2);
+              auto c = std::make_shared<TcpConn>(
+                  this, std::move(sock), FromEndpoint(ep.address(), ep.port()));
+              {
+                std::lock_guard<std::mutex> lk(conns_mu);
+                conns.insert(c);
+              }
+              accepted.fetch_add(1, std::memory_order_relaxed);
+              c->Start();
+            }
+          } else if (ec == asio::error::operation_aborted) {
+            return;
+          } else {
+            CFS_LOG_WARN("{}: accept failed: {}", opts.name, ec.message());
+          }
+          Accept();
+        });
+  }
+
+  void Forget(const std::shared_ptr<TcpConn>& c) {
+    std::lock_guard<std::mutex> lk(conns_mu);
+    conns.erase(c);
+  }
+
+  void ReceiveUdp() {
+    udp_sock->async_receive_from(
+        asio::buffer(udp_buf), udp_from,
+        asio::bind_executor(
+            *udp_strand, [this](const boost::system::error_code& ec, size_t n) {
+              if (stopping || ec == asio::error::operation_aborted) return;
+              if (!ec) {
+                Peer peer = FromEndpoint(udp_from.address(), udp_from.port());
+                auto record = std::make_shared<std::string>(udp_buf.data(), n);
+                udp::endpoint to = udp_from;
+                asio::post(io, [this, record, peer, to] {
+                  auto reply = std::make_shared<std::string>();
+                  if (dispatcher->Dispatch(*record, peer, Transport::kUdp,
+                                           reply.get()) !=
+                      Dispatcher::Outcome::kReply) {
+                    return;
+                  }
+                  asio::post(*udp_strand, [this, reply, to] {
+                    if (stopping) return;
+                    udp_sock->async_send_to(
+                        asio::buffer(*reply), to,
+                        [reply](const boost::system::error_code&, size_t) {});
+                  });
+                });
+              }
+              ReceiveUdp();
+            }));
+  }
+};
+
+TcpConn::TcpConn(RpcServer::Impl* server, tcp::socket sock, Peer peer)
+    : server_(server),
+      sock_(std::move(sock)),
+      strand_(asio::make_strand(server->io)),
+      peer_(peer) {}
+
+void TcpConn::Start() {
+  asio::dispatch(strand_, [self = shared_from_this()] { self->ReadHeader(); });
+}
+
+void TcpConn::Close() {
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    if (self->closed_) return;
+    self->closed_ = true;
+    boost::system::error_code ec;
+    self->sock_.shutdown(tcp::socket::shutdown_both, ec);
+    self->sock_.close(ec);
+    self->server_->Forget(self);
+  });
+}
+
+void TcpConn::ReadHeader() {
+  if (closed_) return;
+  asio::async_read(
+      sock_, asio::buffer(hdr_, 4),
+      asio::bind_executor(strand_, [self = shared_from_this()](
+                                       const boost::system::error_code& ec,
+                                       size_t) { self->OnHeader(ec); }));
+}
+
+void TcpConn::OnHeader(const boost::system::error_code& ec) {
+  if (ec) {
+    Close();
+    return;
+  }
+  uint32_t mark = (uint32_t{hdr_[0]} << 24) | (uint32_t{hdr_[1]} << 16) |
+                  (uint32_t{hdr_[2]} << 8) | hdr_[3];
+  bool last = (mark & 0x80000000u) != 0;
+  size_t len = mark & 0x7fffffffu;
+  if (record_.size() + len > server_->opts.max_record_size) {
+    // Too big to be a call we serve: reading it would only waste memory.
+    server_->bad_input.fetch_add(1, std::memory_order_relaxed);
+    CFS_LOG_DEBUG("{}: {} announced a {}-byte record (max {}); closing",
+                  server_->opts.name, peer_.ToString(), record_.size() + len,
+                  server_->opts.max_record_size);
+    Close();
+    return;
+  }
+  size_t at = record_.size();
+  record_.resize(at + len);
+  asio::async_read(
+      sock_, asio::buffer(record_.data() + at, len),
+      asio::bind_executor(strand_, [self = shared_from_this(), last](
+                                       const boost::system::error_code& e,
+                                       size_t) { self->OnBody(e, last); }));
+}
+
+void TcpConn::OnBody(const boost::system::error_code& ec, bool last) {
+  if (ec) {
+    Close();
+    return;
+  }
+  if (!last) {
+    ReadHeader();
+    return;
+  }
+  std::string record;
+  record.swap(record_);
+  Dispatch(std::move(record));
+  if (inflight_ >= server_->opts.max_inflight_per_connection) {
+    paused_ = true;  // resumed when a reply goes out
+    return;
+  }
+  ReadHeader();
+}
+
+void TcpConn::Dispatch(std::string record) {
+  ++inflight_;
+  asio::post(
+      server_->io, [self = shared_from_this(), record = std::move(record)] {
+        std::string reply(4, '\0');  // room for the record mark
+        Dispatcher::Outcome out = self->server_->dispatcher->Dispatch(
+            record, self->peer_, Transport::kTcp, &reply);
+        asio::dispatch(self->strand_, [self, out,
+                                       reply = std::move(reply)]() mutable {
+          --self->inflight_;
+          if (out == Dispatcher::Outcome::kClose) {
+            self->server_->bad_input.fetch_add(1, std::memory_order_relaxed);
+            self->Close();
+            return;
+          }
+          if (out == Dispatcher::Outcome::kReply)
+            self->Enqueue(std::move(reply));
+          if (self->paused_ && !self->closed_) {
+            self->paused_ = false;
+            self->ReadHeader();
+          }
+        });
+      });
+}
+
+void TcpConn::Enqueue(std::string reply) {
+  if (closed_) return;
+  uint32_t len = static_cast<uint32_t>(reply.size() - 4) | 0x80000000u;
+  for (int i = 0; i < 4; ++i) reply[i] = static_cast<char>(len >> (24 - 8 * i));
+  outq_.push_back(std::move(reply));
+  if (writing_.empty()) WriteMore();
+}
+
+void TcpConn::WriteMore() {
+  if (outq_.empty() || closed_) return;
+  std::vector<asio::const_buffer> bufs;
+  while (!outq_.empty() && writing_.size() < 64) {
+    writing_.push_back(std::move(outq_.front()));
+    outq_.pop_front();
+  }
+  bufs.reserve(writing_.size());
+  for (auto& s : writing_) bufs.emplace_back(asio::buffer(s));
+  asio::async_write(
+      sock_, bufs,
+      asio::bind_executor(strand_,
+                          [self = shared_from_this()](
+                              const boost::system::error_code& ec, size_t) {
+                            self->writing_.clear();
+                            if (ec) {
+                              self->Close();
+                              return;
+                            }
+                            self->WriteMore();
+                          }));
+}
+
+RpcServer::RpcServer(IoPool* pool, Dispatcher* dispatcher, ServerOptions opts)
+    : impl_(std::make_unique<Impl>(pool, dispatcher, std::move(opts))) {}
+
+RpcServer::~RpcServer() { Stop(); }
+
+Status RpcServer::Listen() {
+  Impl& s = *impl_;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(s.opts.address, ec);
+  if (ec) {
+    return Status::Invalid(s.opts.name + ": bad listen address '" +
+                           s.opts.address + "'");
+  }
+  uint16_t port = s.opts.port;
+  auto fail = [&](const char* what) {
+    return Status::Error(
+        ec.value(), s.opts.name + ": cannot " + what + " " + s.opts.address +
+                        ":" + std::to_string(port) + ": " + ec.message());
+  };
+  if (s.opts.tcp) {
+    tcp::endpoint ep(addr, port);
+    s.acceptor.emplace(s.io);
+    s.acceptor->open(ep.protocol(), ec);
+    if (ec) return fail("open TCP socket for");
+    s.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    s.acceptor->bind(ep, ec);
+    if (ec) return fail("listen (TCP) on");
+    s.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail("listen (TCP) on");
+    port = s.acceptor->local_endpoint().port();
+  }
+  if (s.opts.udp) {
+    udp::endpoint ep(addr, port);
+    s.udp_sock.emplace(s.io);
+    s.udp_strand.emplace(asio::make_strand(s.io));
+    s.udp_sock->open(ep.protocol(), ec);
+    if (ec) return fail("open UDP socket for");
+    s.udp_sock->bind(ep, ec);
+    if (ec) return fail("bind (UDP)");
+    port = s.udp_sock->local_endpoint().port();
+    s.udp_sock->set_option(asio::socket_base::receive_buffer_size(4 << 20), ec);
+  }
+  s.bound_port = port;
+  if (s.acceptor) s.Accept();
+  if (s.udp_sock) s.ReceiveUdp();
+  return Status::Ok();
+}
+
+uint16_t RpcServer::port() const { return impl_->bound_port; }
+
+void RpcServer::Stop() {
+  Impl& s = *impl_;
+  if (s.stopping.exchange(true)) return;
+  if (!s.acceptor && !s.udp_sock) return;  // never listened
+  boost::system::error_code ec;
+  // Close listeners on the pool so no handler races with the close.
+  std::promise<void> done;
+  asio::post(s.io, [&] {
+    if (s.acceptor) s.acceptor->close(ec);
+    if (!s.udp_sock) done.set_value();
+  });
+  if (s.udp_sock) {
+    asio::post(*s.udp_strand, [&] {
+      s.udp_sock->close(ec);
+      done.set_value();
+    });
+  }
+  done.get_future().wait();
+  std::set<std::shared_ptr<TcpConn>> conns;
+  {
+    std::lock_guard<std::mutex> lk(s.conns_mu);
+    conns = s.conns;
+  }
+  for (auto& c : conns) c->Close();
+}
+
+RpcServer::Counters RpcServer::counters() const {
+  Counters c;
+  c.connections = impl_->accepted.load();
+  {
+    std::lock_guard<std::mutex> lk(impl_->conns_mu);
+    c.open_connections = impl_->conns.size();
+  }
+  c.closed_bad_input = impl_->bad_input.load();
+  return c;
+}
+
+}  // namespace concordfs::rpc
