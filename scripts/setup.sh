@@ -9,11 +9,14 @@ packages=(
   g++ cmake ninja-build pkg-config ccache clang-format make git
   # libraries (why each one is here: README.md, "Dependencies")
   libleveldb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libfuse3-dev
+  libboost-dev libssl-dev
   # runtime: the FUSE mount helper and kernel interface
   fuse3
   # tests and benchmarks (clang + its runtime: the libFuzzer targets)
   clang libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev procps python3 fio
+  # NFS client used by the NFS tests and benchmark (libnfs: API + tools)
+  libnfs-dev libnfs-utils
 )
 
 missing=()

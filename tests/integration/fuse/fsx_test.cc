@@ -650,7 +650,9 @@ class DaemonPersistenceTest : public ::testing::Test {
                        "  path: " +
                        mnt_ +
                        "\n"
-                       "  allow_other: true\n";
+                       "  allow_other: true\n"
+                       "nfs:\n"
+                       "  enabled: false\n";
     ASSERT_ERRNO(WriteFile(config_, yaml), 0);
   }
 

@@ -19,7 +19,7 @@ using ::testing::StartsWith;
 
 constexpr char kTopKeys[] =
     "(known keys: data_dir, store, sync, log_level, atime, content_fd_cache, "
-    "root, locks, mount)";
+    "root, locks, mount, nfs)";
 
 Result<Config> Parse(std::string_view text) {
   return ParseConfig(text, "c.yaml", "/base");
@@ -345,7 +345,91 @@ TEST(ConfigTest, DumpText) {
             "  entry_timeout_ms: 10000\n"
             "  attr_timeout_ms: 10000\n"
             "  kernel_cache: true\n"
-            "  enforce_share_modes: false\n");
+            "  enforce_share_modes: false\n"
+            "nfs:\n"
+            "  enabled: true\n"
+            "  address: \"127.0.0.1\"\n"
+            "  port: 2049\n"
+            "  mount_port: 0\n"
+            "  udp: true\n"
+            "  portmapper: auto\n"
+            "  portmap_port: 111\n"
+            "  threads: 8\n"
+            "  max_io: 1048576\n"
+            "  exports:\n"
+            "    - path: \"/\"\n"
+            "      clients: [\"127.0.0.0/8\", \"::1\"]\n"
+            "      read_only: false\n"
+            "      squash: root\n"
+            "      anonuid: 65534\n"
+            "      anongid: 65534\n"
+            "      secure: false\n");
+}
+
+TEST(ConfigTest, NfsSection) {
+  Result<Config> c = ParseConfig(
+      "nfs:\n"
+      "  address: '::1'\n"
+      "  port: 20490\n"
+      "  portmapper: off\n"
+      "  exports:\n"
+      "    - {path: /srv//a/, clients: ['10.0.0.0/8', '*'], read_only: yes,\n"
+      "       squash: all, anonuid: 7, anongid: 8, secure: true}\n"
+      "    - {path: /b}\n",
+      "c.yaml", "/base");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->nfs_address, "::1");
+  EXPECT_EQ(c->nfs_port, 20490u);
+  EXPECT_EQ(c->nfs_portmapper, "off");
+  ASSERT_EQ(c->nfs_exports.size(), 2u);
+  const rpc::ExportOptions& a = c->nfs_exports[0];
+  EXPECT_EQ(a.path, "/srv/a");
+  EXPECT_EQ(a.clients, (std::vector<std::string>{"10.0.0.0/8", "*"}));
+  EXPECT_TRUE(a.read_only);
+  EXPECT_EQ(a.squash, rpc::Squash::kAll);
+  EXPECT_EQ(a.anonuid, 7u);
+  EXPECT_EQ(a.anongid, 8u);
+  EXPECT_TRUE(a.secure);
+  // Unlisted keys keep the defaults: loopback only, root squash.
+  EXPECT_EQ(c->nfs_exports[1].clients,
+            (std::vector<std::string>{"127.0.0.0/8", "::1"}));
+  EXPECT_EQ(c->nfs_exports[1].squash, rpc::Squash::kRoot);
+  // The dump parses back to the same settings.
+  Result<Config> again = ParseConfig(DumpConfig(*c), "dump", "/base");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, *c);
+
+  Result<Config> none = ParseConfig("nfs: {exports: []}", "c.yaml", "");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->nfs_exports.empty());
+
+  EXPECT_EQ(Error("nfs: {address: localhost}"),
+            "c.yaml:1:16: bad value 'localhost' for 'nfs.address': expected "
+            "a numeric IPv4 or IPv6 address");
+  EXPECT_EQ(Error("nfs: {max_io: 5000}"),
+            "c.yaml:1:15: bad value '5000' for 'nfs.max_io': expected a "
+            "multiple of 4096");
+  EXPECT_EQ(Error("nfs: {portmapper: maybe}"),
+            "c.yaml:1:19: bad value 'maybe' for 'nfs.portmapper': expected "
+            "auto, embedded, system or off");
+  EXPECT_EQ(
+      Error("nfs:\n  exports:\n    - {path: /a, clients: [10.0.0.0/33]}\n"),
+      "c.yaml:3:28: '10.0.0.0/33' is not \"*\", a numeric address or "
+      "address/prefix");
+  EXPECT_EQ(Error("nfs:\n  exports:\n    - {path: a}\n"),
+            "c.yaml:3:14: bad value 'a' for 'nfs.exports[0].path': expected an "
+            "absolute path inside the backend without . or ..");
+  EXPECT_EQ(Error("nfs:\n  exports:\n    - {path: /a/../b}\n"),
+            "c.yaml:3:14: bad value '/a/../b' for 'nfs.exports[0].path': "
+            "expected an absolute path inside the backend without . or ..");
+  EXPECT_EQ(Error("nfs:\n  exports:\n    - {path: /a, squash: some}\n"),
+            "c.yaml:3:26: bad value 'some' for 'nfs.exports[0].squash': "
+            "expected none, root or all");
+  EXPECT_EQ(Error("nfs:\n  exports:\n    - {path: /a}\n    - {path: /a/}\n"),
+            "c.yaml:4:7: export '/a' is listed twice");
+  EXPECT_EQ(Error("nfs:\n  exports:\n    - {path: /a, root: 1}\n"),
+            "c.yaml:3:18: unknown key 'root' in 'nfs.exports[0]' (known keys: "
+            "path, clients, read_only, squash, anonuid, anongid, secure)");
 }
 
 TEST(ConfigTest, MountSection) {
@@ -452,6 +536,8 @@ TEST(ShippedConfigTest, LoadsWithDefaults) {
   const fs::path repo = path.parent_path().parent_path();
   Config want = DefaultsAt((repo / "concordfs-data").string());
   want.mount_allow_other = true;
+  // Loopback NFS: root on this machine is root on the export too.
+  want.nfs_exports[0].squash = rpc::Squash::kNone;
   EXPECT_EQ(*r, want);
 }
 
