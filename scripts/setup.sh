@@ -17,6 +17,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev procps python3 fio
   # NFS client used by the NFS tests and benchmark (libnfs: API + tools)
   libnfs-dev libnfs-utils
+  # rpcbind + rpcinfo: the portmapper test (system rpcbind mode); iproute2: netns
+  rpcbind iproute2
 )
 
 missing=()

@@ -329,20 +329,22 @@ HandlerResult PortmapProgram::CallV34(const CallContext& ctx, XdrDecoder& args,
 
 Status RegisterWithRpcbind(const Peer& rpcbind,
                            const std::vector<Mapping>& mappings) {
+  CallOptions o;
+  o.timeout = std::chrono::milliseconds(500);
+  // Replace stale registrations (e.g. from a crashed earlier run) first:
+  // PMAP UNSET drops every transport of a program version, so all UNSETs
+  // must precede the SETs.
+  UnregisterWithRpcbind(rpcbind, mappings);
   for (const Mapping& m : mappings) {
     uint32_t prot = ProtoOf(m.netid);
     Peer p;
     if (prot == 0 || !ParseUaddr(m.uaddr, &p)) continue;
     std::string args;
     XdrEncoder e(&args);
-    // Replace a stale registration (e.g. from a crashed earlier run).
     e.U32(m.prog);
     e.U32(m.vers);
     e.U32(prot);
     e.U32(p.port);
-    CallOptions o;
-    o.timeout = std::chrono::milliseconds(500);
-    (void)Call(rpcbind, kPortmapProgram, 2, kPmapUnset, args, o);
     Result<std::string> r =
         Call(rpcbind, kPortmapProgram, 2, kPmapSet, args, o);
     if (!r.ok()) return r.status();
@@ -359,7 +361,11 @@ Status RegisterWithRpcbind(const Peer& rpcbind,
 
 void UnregisterWithRpcbind(const Peer& rpcbind,
                            const std::vector<Mapping>& mappings) {
+  std::vector<std::pair<uint32_t, uint32_t>> done;
   for (const Mapping& m : mappings) {
+    std::pair<uint32_t, uint32_t> pv(m.prog, m.vers);
+    if (std::find(done.begin(), done.end(), pv) != done.end()) continue;
+    done.push_back(pv);
     std::string args;
     XdrEncoder e(&args);
     e.U32(m.prog);
