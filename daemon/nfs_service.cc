@@ -1,5 +1,8 @@
 #include "daemon/nfs_service.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "util/log.h"
 
 namespace concordfs {
@@ -29,7 +32,9 @@ Status NfsService::Start() {
   dispatcher_->Register(nfs_.get());
   dispatcher_->Register(mount_.get());
 
-  pool_ = std::make_unique<rpc::IoPool>(static_cast<int>(c.nfs_threads));
+  pool_ = std::make_unique<rpc::IoPool>(
+      static_cast<int>(std::max(2u, std::thread::hardware_concurrency())),
+      static_cast<int>(c.nfs_threads));
   pool_->Start();
 
   rpc::ServerOptions so;

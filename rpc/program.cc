@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "util/coding.h"
+
 namespace concordfs::rpc {
 namespace {
 
@@ -99,6 +101,14 @@ void Dispatcher::Register(RpcProgram* program) {
 RpcProgram* Dispatcher::Find(uint32_t prog) const {
   auto it = programs_.find(prog);
   return it == programs_.end() ? nullptr : it->second;
+}
+
+bool Dispatcher::IsQuick(std::string_view record) const {
+  // xid, mtype, rpcvers, prog, vers, proc: the first six words.
+  if (record.size() < 24) return true;
+  RpcProgram* prog = Find(LoadU32(record.data() + 12));
+  if (prog == nullptr) return true;
+  return prog->Quick(LoadU32(record.data() + 16), LoadU32(record.data() + 20));
 }
 
 Dispatcher::Counters Dispatcher::counters() const {

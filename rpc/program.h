@@ -84,6 +84,14 @@ class RpcProgram {
     (void)proc;
     return false;
   }
+  // True for procedures that never block (no disk sync, bounded work): the
+  // server runs them on the connection's own thread, saving two thread
+  // hand-offs per call. Everything else runs on the pool, concurrently.
+  virtual bool Quick(uint32_t vers, uint32_t proc) const {
+    (void)vers;
+    (void)proc;
+    return false;
+  }
 };
 
 struct DispatcherOptions {
@@ -107,6 +115,11 @@ class Dispatcher {
   // bytes (e.g. 4 for the TCP record mark); the reply is appended.
   Outcome Dispatch(std::string_view record, const Peer& peer,
                    Transport transport, std::string* reply);
+
+  // Whether the call in `record` may run inline (see RpcProgram::Quick).
+  // Looks at the header only; malformed records are "quick" (they are
+  // answered with an error at once).
+  bool IsQuick(std::string_view record) const;
 
   struct Counters {
     uint64_t calls = 0;

@@ -19,35 +19,57 @@ using asio::ip::tcp;
 using asio::ip::udp;
 
 struct IoPool::Impl {
-  asio::io_context io;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
-      work;
+  int io_threads;
+  int workers;
+  std::vector<std::unique_ptr<asio::io_context>> ios;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>>
+      guards;
   std::vector<std::thread> threads;
+  std::unique_ptr<asio::thread_pool> pool;
+  std::atomic<size_t> next{0};
 };
 
-IoPool::IoPool(int threads)
-    : impl_(std::make_unique<Impl>()), threads_(threads < 1 ? 1 : threads) {}
+IoPool::IoPool(int io_threads, int workers) : impl_(std::make_unique<Impl>()) {
+  impl_->io_threads = std::max(1, io_threads);
+  impl_->workers = std::max(1, workers);
+  for (int i = 0; i < impl_->io_threads; ++i) {
+    // One thread per context: Asio may skip its internal locking.
+    impl_->ios.push_back(std::make_unique<asio::io_context>(1));
+  }
+}
 
 IoPool::~IoPool() { Stop(); }
 
 void IoPool::Start() {
   if (!impl_->threads.empty()) return;
-  impl_->work.emplace(impl_->io.get_executor());
-  for (int i = 0; i < threads_; ++i) {
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  impl_->pool = std::make_unique<asio::thread_pool>(impl_->workers);
+  for (auto& io : impl_->ios) {
+    impl_->guards.emplace_back(io->get_executor());
+    impl_->threads.emplace_back([io = io.get()] { io->run(); });
   }
 }
 
 void IoPool::Stop() {
   if (impl_->threads.empty()) return;
-  impl_->work.reset();
-  impl_->io.stop();
+  impl_->pool->join();  // finishes queued work (replies are dropped)
+  impl_->guards.clear();
+  for (auto& io : impl_->ios) io->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
-  impl_->io.restart();
+  impl_->pool.reset();
+  for (auto& io : impl_->ios) io->restart();
 }
 
-void* IoPool::io_context() { return &impl_->io; }
+void* IoPool::main_io() { return impl_->ios[0].get(); }
+
+void* IoPool::next_io() {
+  size_t i = impl_->next.fetch_add(1, std::memory_order_relaxed);
+  return impl_->ios[i % impl_->ios.size()].get();
+}
+
+void IoPool::Work(std::function<void()> fn) {
+  asio::post(*impl_->pool, std::move(fn));
+}
 
 namespace {
 
@@ -68,11 +90,13 @@ Peer FromEndpoint(const asio::ip::address& a, uint16_t port) {
 
 }  // namespace
 
-// One TCP connection. Reads run on the strand; dispatch runs on the pool;
-// the reply is queued back on the strand.
+// One TCP connection, pinned to one single-threaded io_context (its
+// "strand"): reads, quick calls and reply writes run there; other calls run
+// on the workers and post their reply back.
 class TcpConn : public std::enable_shared_from_this<TcpConn> {
  public:
-  TcpConn(RpcServer::Impl* server, tcp::socket sock, Peer peer);
+  using Executor = asio::io_context::executor_type;
+  TcpConn(RpcServer::Impl* server, tcp::socket sock, Peer peer, Executor ex);
   void Start();
   void Close();
 
@@ -86,7 +110,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
 
   RpcServer::Impl* server_;
   tcp::socket sock_;
-  asio::strand<asio::io_context::executor_type> strand_;
+  Executor strand_;  // the connection's single-threaded context
   Peer peer_;
   uint8_t hdr_[4];
   std::string record_;
@@ -105,8 +129,6 @@ struct RpcServer::Impl {
   asio::io_context& io;
   std::optional<tcp::acceptor> acceptor;
   std::optional<udp::socket> udp_sock;
-  // Every operation on the UDP socket runs on this strand.
-  std::optional<asio::strand<asio::io_context::executor_type>> udp_strand;
   uint16_t bound_port = 0;
   std::atomic<bool> stopping{false};
   std::array<char, 65536> udp_buf;
@@ -120,11 +142,13 @@ struct RpcServer::Impl {
       : pool(p),
         dispatcher(d),
         opts(std::move(o)),
-        io(*static_cast<asio::io_context*>(p->io_context())) {}
+        io(*static_cast<asio::io_context*>(p->main_io())) {}
 
   void Accept() {
+    auto* cio = static_cast<asio::io_context*>(pool->next_io());
     acceptor->async_accept(
-        [this](const boost::system::error_code& ec, tcp::socket sock) {
+        *cio,
+        [this, cio](const boost::system::error_code& ec, tcp::socket sock) {
           if (stopping) return;
           if (!ec) {
             boost::system::error_code e2;
@@ -133,7 +157,8 @@ struct RpcServer::Impl {
               sock.set_option(tcp::no_delay(true), e2);
               sock.set_option(asio::socket_base::keep_alive(true), e2);
               auto c = std::make_shared<TcpConn>(
-                  this, std::move(sock), FromEndpoint(ep.address(), ep.port()));
+                  this, std::move(sock), FromEndpoint(ep.address(), ep.port()),
+                  cio->get_executor());
               {
                 std::lock_guard<std::mutex> lk(conns_mu);
                 conns.insert(c);
@@ -155,41 +180,51 @@ struct RpcServer::Impl {
     conns.erase(c);
   }
 
+  // All UDP socket operations run on the main context's single thread.
   void ReceiveUdp() {
     udp_sock->async_receive_from(
         asio::buffer(udp_buf), udp_from,
-        asio::bind_executor(
-            *udp_strand, [this](const boost::system::error_code& ec, size_t n) {
-              if (stopping || ec == asio::error::operation_aborted) return;
-              if (!ec) {
-                Peer peer = FromEndpoint(udp_from.address(), udp_from.port());
-                auto record = std::make_shared<std::string>(udp_buf.data(), n);
-                udp::endpoint to = udp_from;
-                asio::post(io, [this, record, peer, to] {
-                  auto reply = std::make_shared<std::string>();
-                  if (dispatcher->Dispatch(*record, peer, Transport::kUdp,
-                                           reply.get()) !=
-                      Dispatcher::Outcome::kReply) {
-                    return;
-                  }
-                  asio::post(*udp_strand, [this, reply, to] {
-                    if (stopping) return;
-                    udp_sock->async_send_to(
-                        asio::buffer(*reply), to,
-                        [reply](const boost::system::error_code&, size_t) {});
-                  });
-                });
+        [this](const boost::system::error_code& ec, size_t n) {
+          if (stopping || ec == asio::error::operation_aborted) return;
+          if (!ec) {
+            Peer peer = FromEndpoint(udp_from.address(), udp_from.port());
+            udp::endpoint to = udp_from;
+            std::string_view dgram(udp_buf.data(), n);
+            if (dispatcher->IsQuick(dgram)) {
+              auto reply = std::make_shared<std::string>();
+              if (dispatcher->Dispatch(dgram, peer, Transport::kUdp,
+                                       reply.get()) ==
+                  Dispatcher::Outcome::kReply) {
+                SendUdp(reply, to);
               }
-              ReceiveUdp();
-            }));
+            } else {
+              auto record = std::make_shared<std::string>(dgram);
+              pool->Work([this, record, peer, to] {
+                auto reply = std::make_shared<std::string>();
+                if (dispatcher->Dispatch(*record, peer, Transport::kUdp,
+                                         reply.get()) !=
+                    Dispatcher::Outcome::kReply) {
+                  return;
+                }
+                asio::post(io, [this, reply, to] { SendUdp(reply, to); });
+              });
+            }
+          }
+          ReceiveUdp();
+        });
+  }
+  void SendUdp(const std::shared_ptr<std::string>& reply,
+               const udp::endpoint& to) {
+    if (stopping) return;
+    udp_sock->async_send_to(
+        asio::buffer(*reply), to,
+        [reply](const boost::system::error_code&, size_t) {});
   }
 };
 
-TcpConn::TcpConn(RpcServer::Impl* server, tcp::socket sock, Peer peer)
-    : server_(server),
-      sock_(std::move(sock)),
-      strand_(asio::make_strand(server->io)),
-      peer_(peer) {}
+TcpConn::TcpConn(RpcServer::Impl* server, tcp::socket sock, Peer peer,
+                 Executor ex)
+    : server_(server), sock_(std::move(sock)), strand_(ex), peer_(peer) {}
 
 void TcpConn::Start() {
   asio::dispatch(strand_, [self = shared_from_this()] { self->ReadHeader(); });
@@ -253,6 +288,20 @@ void TcpConn::OnBody(const boost::system::error_code& ec, bool last) {
   }
   std::string record;
   record.swap(record_);
+  if (server_->dispatcher->IsQuick(record)) {
+    // Answer on this thread: no hand-off for cheap calls.
+    std::string reply(4, '\0');  // room for the record mark
+    Dispatcher::Outcome out =
+        server_->dispatcher->Dispatch(record, peer_, Transport::kTcp, &reply);
+    if (out == Dispatcher::Outcome::kClose) {
+      server_->bad_input.fetch_add(1, std::memory_order_relaxed);
+      Close();
+      return;
+    }
+    if (out == Dispatcher::Outcome::kReply) Enqueue(std::move(reply));
+    ReadHeader();
+    return;
+  }
   Dispatch(std::move(record));
   if (inflight_ >= server_->opts.max_inflight_per_connection) {
     paused_ = true;  // resumed when a reply goes out
@@ -263,27 +312,24 @@ void TcpConn::OnBody(const boost::system::error_code& ec, bool last) {
 
 void TcpConn::Dispatch(std::string record) {
   ++inflight_;
-  asio::post(
-      server_->io, [self = shared_from_this(), record = std::move(record)] {
-        std::string reply(4, '\0');  // room for the record mark
-        Dispatcher::Outcome out = self->server_->dispatcher->Dispatch(
-            record, self->peer_, Transport::kTcp, &reply);
-        asio::dispatch(self->strand_, [self, out,
-                                       reply = std::move(reply)]() mutable {
-          --self->inflight_;
-          if (out == Dispatcher::Outcome::kClose) {
-            self->server_->bad_input.fetch_add(1, std::memory_order_relaxed);
-            self->Close();
-            return;
-          }
-          if (out == Dispatcher::Outcome::kReply)
-            self->Enqueue(std::move(reply));
-          if (self->paused_ && !self->closed_) {
-            self->paused_ = false;
-            self->ReadHeader();
-          }
-        });
-      });
+  server_->pool->Work([self = shared_from_this(), record = std::move(record)] {
+    std::string reply(4, '\0');  // room for the record mark
+    Dispatcher::Outcome out = self->server_->dispatcher->Dispatch(
+        record, self->peer_, Transport::kTcp, &reply);
+    asio::post(self->strand_, [self, out, reply = std::move(reply)]() mutable {
+      --self->inflight_;
+      if (out == Dispatcher::Outcome::kClose) {
+        self->server_->bad_input.fetch_add(1, std::memory_order_relaxed);
+        self->Close();
+        return;
+      }
+      if (out == Dispatcher::Outcome::kReply) self->Enqueue(std::move(reply));
+      if (self->paused_ && !self->closed_) {
+        self->paused_ = false;
+        self->ReadHeader();
+      }
+    });
+  });
 }
 
 void TcpConn::Enqueue(std::string reply) {
@@ -351,7 +397,6 @@ Status RpcServer::Listen() {
   if (s.opts.udp) {
     udp::endpoint ep(addr, port);
     s.udp_sock.emplace(s.io);
-    s.udp_strand.emplace(asio::make_strand(s.io));
     s.udp_sock->open(ep.protocol(), ec);
     if (ec) return fail("open UDP socket for");
     s.udp_sock->bind(ep, ec);
@@ -376,14 +421,9 @@ void RpcServer::Stop() {
   std::promise<void> done;
   asio::post(s.io, [&] {
     if (s.acceptor) s.acceptor->close(ec);
-    if (!s.udp_sock) done.set_value();
+    if (s.udp_sock) s.udp_sock->close(ec);
+    done.set_value();
   });
-  if (s.udp_sock) {
-    asio::post(*s.udp_strand, [&] {
-      s.udp_sock->close(ec);
-      done.set_value();
-    });
-  }
   done.get_future().wait();
   std::set<std::shared_ptr<TcpConn>> conns;
   {

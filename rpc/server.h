@@ -1,14 +1,17 @@
 // RpcServer: ONC RPC over TCP (record marking) and UDP on Boost.Asio.
 //
-// One IoPool (an io_context run by a few threads) serves every listener.
-// Each TCP connection reads records on its own strand (multi-fragment
-// records up to a configurable size; a larger announced length or a record
-// that is not an RPC call closes that connection only), hands each record to
-// the pool, and keeps reading, so one client may have many calls in flight;
-// replies are queued on the strand and written with gather writes. UDP
-// datagrams are dispatched the same way and answered from the socket they
-// arrived on. Handlers run on pool threads and may block briefly (metadata
-// commits); no lock is held across socket I/O.
+// One IoPool serves every listener: a few I/O threads, each running its own
+// single-threaded io_context (so a connection, pinned to one of them, needs
+// no locks: that thread is its strand), plus a worker pool for calls that
+// may block. Each TCP connection reads records (multi-fragment records up
+// to a configurable size; a larger announced length or a record that is not
+// an RPC call closes that connection only). Cheap calls (RpcProgram::Quick)
+// are answered on the connection's thread with no hand-off; the others go
+// to the workers while the connection keeps reading, so one client may have
+// many calls in flight; replies are queued on the connection's thread and
+// written with gather writes. UDP datagrams are dispatched the same way and
+// answered from the socket they arrived on. No lock is held across socket
+// I/O.
 //
 // Thread safety: Listen/Stop from one controlling thread; everything else
 // runs on the pool. The Dispatcher and IoPool are borrowed and must outlive
@@ -16,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,20 +28,24 @@
 
 namespace concordfs::rpc {
 
-// Threads running the io_context shared by all RPC (and later SMB) servers.
+// The threads shared by all RPC (and later SMB) servers: `io_threads` I/O
+// threads (one io_context each) and `workers` threads for blocking calls.
 class IoPool {
  public:
-  explicit IoPool(int threads);
+  IoPool(int io_threads, int workers);
   ~IoPool();  // stops and joins
   void Start();
   void Stop();
-  void* io_context();  // boost::asio::io_context*, kept opaque here
-  int threads() const { return threads_; }
+  // boost::asio::io_context*, kept opaque here: the listeners' context, and
+  // the next context for a new connection (round robin).
+  void* main_io();
+  void* next_io();
+  // Runs `fn` on a worker thread.
+  void Work(std::function<void()> fn);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  int threads_;
 };
 
 struct ServerOptions {

@@ -40,6 +40,8 @@ class LockedSet {
     Lock(std::vector<InodeId>(ids));
   }
   ~LockedSet() { Unlock(); }
+  // Drops every lock now (e.g. before waiting for a sync); idempotent.
+  void Release() { Unlock(); }
   LockedSet(const LockedSet&) = delete;
   LockedSet& operator=(const LockedSet&) = delete;
 

@@ -246,6 +246,10 @@ class Vfs {
   Status ReclaimIfUnused(InodeId ino);
   Status ReclaimNow(InodeId ino);
   Status UpdateAtime(InodeId ino);
+  // Waits until the changes of `ctx`'s operation are durable when its front
+  // end needs that before replying (vfs_internal::SyncedFor). Called after
+  // the inode locks are released, so an fsync never holds them.
+  Status CommitFor(const OpContext& ctx);
   Status CheckSetAttr(const OpContext& ctx, const Inode& inode,
                       const SetAttrRequest& req);
   void Emit(const ChangeEvent& ev);

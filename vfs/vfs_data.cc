@@ -57,10 +57,12 @@ Result<OpenResult> Vfs::Open(const OpContext& ctx, InodeId ino, int flags) {
     inode.mode = ModeAfterWrite(inode, ctx.cred);
     TouchCtime(&inode, now);
     MetadataBatch b;
-    b.set_durable(vfs_internal::SyncedFor(ctx));
+    b.set_durable(false);  // synced by CommitFor, outside the locks
     b.PutInode(inode);
     CFS_RETURN_IF_ERROR(md_->Write(b));
   }
+  lk.Release();
+  if (trunc && inode.is_reg()) CFS_RETURN_IF_ERROR(CommitFor(ctx));
   OpenResult r;
   r.handle = open_files_->Add(OpenFile{
       ino, readable, writable, (flags & O_APPEND) != 0, inode.is_reg()});

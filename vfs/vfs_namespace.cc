@@ -79,7 +79,7 @@ Result<Attr> Vfs::CreateNode(const OpContext& ctx, InodeId parent,
   TouchDir(&dir, now);
 
   MetadataBatch b;
-  b.set_durable(vfs_internal::SyncedFor(ctx));
+  b.set_durable(false);  // synced by CommitFor, outside the locks
   b.PutInode(n);
   b.PutEntry(parent, e);
   b.PutInode(dir);
@@ -93,6 +93,8 @@ Result<Attr> Vfs::CreateNode(const OpContext& ctx, InodeId parent,
                                   (open_flags & O_APPEND) != 0, n.is_reg()});
   }
   Emit(ChangeEvent::Kind::kEntryAdded, id, parent, name, ctx.origin);
+  lk.Release();
+  CFS_RETURN_IF_ERROR(CommitFor(ctx));
   return MakeAttr(n);
 }
 
@@ -150,13 +152,15 @@ Result<Attr> Vfs::Link(const OpContext& ctx, InodeId ino, InodeId new_parent,
   DirEntry e{std::string(new_name), ino, inode.type, dir.next_cookie++};
   TouchDir(&dir, now);
   MetadataBatch b;
-  b.set_durable(vfs_internal::SyncedFor(ctx));
+  b.set_durable(false);  // synced by CommitFor, outside the locks
   b.PutInode(inode);
   b.PutInode(dir);
   b.PutEntry(new_parent, e);
   CFS_RETURN_IF_ERROR(md_->Write(b));
   Emit(ChangeEvent::Kind::kEntryAdded, ino, new_parent, new_name, ctx.origin);
   Emit(ChangeEvent::Kind::kAttr, ino, kInvalidInode, {}, ctx.origin);
+  lk.Release();
+  CFS_RETURN_IF_ERROR(CommitFor(ctx));
   return MakeAttr(inode);
 }
 
@@ -204,7 +208,7 @@ Status Vfs::RemoveName(const OpContext& ctx, InodeId parent,
   }
   TouchCtime(&victim, now);
   MetadataBatch b;
-  b.set_durable(vfs_internal::SyncedFor(ctx));
+  b.set_durable(false);  // synced by CommitFor, outside the locks
   b.DeleteEntry(parent, e);
   b.PutInode(dir);
   b.PutInode(victim);
@@ -212,15 +216,20 @@ Status Vfs::RemoveName(const OpContext& ctx, InodeId parent,
   // findable orphan, never a leak.
   if (victim.nlink == 0) b.AddOrphan(victim.id);
   CFS_RETURN_IF_ERROR(md_->Write(b));
+  lk.Release();
+  Emit(ChangeEvent::Kind::kEntryRemoved, victim.id, parent, name, ctx.origin);
+  if (victim.nlink > 0) {
+    Emit(ChangeEvent::Kind::kAttr, victim.id, kInvalidInode, {}, ctx.origin);
+  }
+  CFS_RETURN_IF_ERROR(CommitFor(ctx));
   if (victim.nlink == 0) {
+    // The orphan record is in the store: a crash from here on only delays
+    // the reclaim to the next start.
+    LockedSet vl(locks_.get(), {victim.id});
     Status st = ReclaimIfUnused(victim.id);
     if (!st.ok()) {
       CFS_LOG_WARN("reclaiming inode {} failed: {}", victim.id, st.ToString());
     }
-  }
-  Emit(ChangeEvent::Kind::kEntryRemoved, victim.id, parent, name, ctx.origin);
-  if (victim.nlink > 0) {
-    Emit(ChangeEvent::Kind::kAttr, victim.id, kInvalidInode, {}, ctx.origin);
   }
   return Status::Ok();
 }

@@ -145,7 +145,7 @@ Status Vfs::Rename(const OpContext& ctx, InodeId parent, std::string_view name,
   Inode& sd = s.src_dir;
   Inode& dd = cross ? s.dst_dir : s.src_dir;
   MetadataBatch b;
-  b.set_durable(vfs_internal::SyncedFor(ctx));
+  b.set_durable(false);  // synced by CommitFor, outside the locks
   b.DeleteEntry(parent, s.src);
   if (exchange) {
     b.DeleteEntry(new_parent, *s.dst);
@@ -187,20 +187,24 @@ Status Vfs::Rename(const OpContext& ctx, InodeId parent, std::string_view name,
   b.PutInode(s.src_inode);
   if (s.dst_inode) b.PutInode(*s.dst_inode);
   CFS_RETURN_IF_ERROR(md_->Write(b));
+  lk.reset();
+  if (move_lock.owns_lock()) move_lock.unlock();
 
-  if (!exchange && s.dst_inode && s.dst_inode->nlink == 0) {
-    Status st = ReclaimIfUnused(s.dst_inode->id);
-    if (!st.ok()) {
-      CFS_LOG_WARN("reclaiming inode {} failed: {}", s.dst_inode->id,
-                   st.ToString());
-    }
-  }
   using K = ChangeEvent::Kind;
   Emit(K::kEntryRemoved, s.src.child, parent, name, ctx.origin);
   if (s.dst)
     Emit(K::kEntryRemoved, s.dst->child, new_parent, new_name, ctx.origin);
   Emit(K::kEntryAdded, s.src.child, new_parent, new_name, ctx.origin);
   if (exchange) Emit(K::kEntryAdded, s.dst->child, parent, name, ctx.origin);
+  CFS_RETURN_IF_ERROR(CommitFor(ctx));
+  if (!exchange && s.dst_inode && s.dst_inode->nlink == 0) {
+    LockedSet vl(locks_.get(), {s.dst_inode->id});
+    Status st = ReclaimIfUnused(s.dst_inode->id);
+    if (!st.ok()) {
+      CFS_LOG_WARN("reclaiming inode {} failed: {}", s.dst_inode->id,
+                   st.ToString());
+    }
+  }
   return Status::Ok();
 }
 

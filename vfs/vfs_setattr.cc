@@ -81,12 +81,23 @@ Result<Attr> Vfs::SetAttr(const OpContext& ctx, InodeId ino,
   if (req.dos_attrs) n.dos_attrs = *req.dos_attrs;
   vfs_internal::TouchCtime(&n, now);
   MetadataBatch b;
-  b.set_durable(vfs_internal::SyncedFor(ctx));
+  b.set_durable(false);  // synced by CommitFor, outside the locks
   b.PutInode(n);
   CFS_RETURN_IF_ERROR(md_->Write(b));
   Emit(req.size ? ChangeEvent::Kind::kData : ChangeEvent::Kind::kAttr, ino,
        kInvalidInode, {}, ctx.origin);
+  lk.Release();
+  CFS_RETURN_IF_ERROR(CommitFor(ctx));
   return MakeAttr(n);
+}
+
+Status Vfs::CommitFor(const OpContext& ctx) {
+  // Under kAlways every write was synced already; under kNone nothing is.
+  if (!vfs_internal::SyncedFor(ctx) ||
+      md_->sync_policy() != SyncPolicy::kBatch) {
+    return Status::Ok();
+  }
+  return md_->Sync();
 }
 
 }  // namespace concordfs

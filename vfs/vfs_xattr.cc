@@ -62,12 +62,13 @@ Status Vfs::SetXattr(const OpContext& ctx, InodeId ino, std::string_view name,
   if (!old.ok() && (flags & kXattrReplace)) return Status::Error(ENODATA);
   vfs_internal::TouchCtime(&n, Now());
   MetadataBatch b;
-  b.set_durable(vfs_internal::SyncedFor(ctx));
+  b.set_durable(false);  // synced by CommitFor, outside the locks
   b.PutXattr(ino, name, value);
   b.PutInode(n);
   CFS_RETURN_IF_ERROR(md_->Write(b));
   Emit(ChangeEvent::Kind::kAttr, ino, kInvalidInode, {}, ctx.origin);
-  return Status::Ok();
+  lk.Release();
+  return CommitFor(ctx);
 }
 
 Result<std::string> Vfs::GetXattr(const OpContext& ctx, InodeId ino,
@@ -101,12 +102,13 @@ Status Vfs::RemoveXattr(const OpContext& ctx, InodeId ino,
   if (!old.ok()) return old.status();
   vfs_internal::TouchCtime(&n, Now());
   MetadataBatch b;
-  b.set_durable(vfs_internal::SyncedFor(ctx));
+  b.set_durable(false);  // synced by CommitFor, outside the locks
   b.DeleteXattr(ino, name);
   b.PutInode(n);
   CFS_RETURN_IF_ERROR(md_->Write(b));
   Emit(ChangeEvent::Kind::kAttr, ino, kInvalidInode, {}, ctx.origin);
-  return Status::Ok();
+  lk.Release();
+  return CommitFor(ctx);
 }
 
 }  // namespace concordfs

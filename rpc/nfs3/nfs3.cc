@@ -75,6 +75,22 @@ bool Nfs3Program::NonIdempotent(uint32_t, uint32_t proc) const {
   }
 }
 
+bool Nfs3Program::Quick(uint32_t, uint32_t proc) const {
+  // Metadata reads served from LevelDB's cache: cheap and never syncing.
+  switch (proc) {
+    case kNull:
+    case kGetattr:
+    case kLookup:
+    case kAccess:
+    case kReadlink:
+    case kFsinfo:
+    case kPathconf:
+      return true;
+    default:
+      return false;
+  }
+}
+
 HandlerResult Nfs3Program::Call(const CallContext& ctx, XdrDecoder& args,
                                 std::string* out) {
   static const Proc kProcs[kProcCount] = {

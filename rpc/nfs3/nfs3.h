@@ -48,6 +48,7 @@ class Nfs3Program : public RpcProgram {
   HandlerResult Call(const CallContext& ctx, XdrDecoder& args,
                      std::string* out) override;
   bool NonIdempotent(uint32_t vers, uint32_t proc) const override;
+  bool Quick(uint32_t vers, uint32_t proc) const override;
 
   // The 8-byte WRITE/COMMIT verifier of this process.
   const std::string& write_verifier() const { return verifier_; }

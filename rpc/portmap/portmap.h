@@ -71,6 +71,7 @@ class PortmapProgram : public RpcProgram {
   const char* name() const override { return "portmap"; }
   HandlerResult Call(const CallContext& ctx, XdrDecoder& args,
                      std::string* out) override;
+  bool Quick(uint32_t, uint32_t) const override { return true; }
 
  private:
   HandlerResult CallV2(const CallContext& ctx, XdrDecoder& args,
