@@ -39,6 +39,7 @@ ns=cfsnfsbench$$
 tmp=$(mktemp -d /var/tmp/cfs-nbench-XXXXXX)
 pids=()   # started here, stopped in reverse order
 cfs_pid=
+ns_made=
 stop() {  # pid: TERM, up to 5 s, then KILL
   kill -TERM "$1" 2>/dev/null || return 0
   for _ in $(seq 1 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
@@ -49,13 +50,14 @@ cleanup() {
   set +e
   [ -n "$cfs_pid" ] && stop "$cfs_pid"
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop "${pids[i]}"; done
-  ip netns del "$ns" 2>/dev/null
+  [ -n "$ns_made" ] && ip netns del "$ns"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 ip netns add "$ns"
+ns_made=1
 ip -n "$ns" link set lo up
 in_ns() { ip netns exec "$ns" "$@"; }
 # Prefixes that start a daemon in the namespace (private_run: also with a
@@ -225,9 +227,9 @@ for name in order:
     c, g = median("concordfs", name), median("ganesha", name)
     ratio = f"{c / g:.2f}" if c and g else "-"
     print(f"{name:<14} {fmt(c):>14} {fmt(g):>14} {ratio:>8}  {units[name]}")
-print("seqwrite, randwrite4k: until the final COMMIT; create, getattr, remove: "
-      "each phase alone;\nmeta: files per second over the three phases "
-      "together; ratio > 1: concordfs is faster")
+print("seqwrite and randwrite4k are timed to the end of their final COMMIT; "
+      "create, getattr, remove\neach time one phase; meta: files per second "
+      "over the three phases; ratio > 1: concordfs is faster")
 if missing:
     print("concordfs: n/a (NFS front end not available)")
     print(f"  ({missing.strip()})")
