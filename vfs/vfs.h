@@ -189,6 +189,11 @@ class Vfs {
   // Holes and the range between stored data and the size read as zeros.
   Result<std::string> Read(const OpContext& ctx, InodeId ino, uint64_t handle,
                            uint64_t off, size_t len);
+  // The same into `buf` (at least `len` bytes); returns the bytes read (0 at
+  // or past the end) and, in `size`, the file size seen.
+  Result<size_t> ReadInto(const OpContext& ctx, InodeId ino, uint64_t handle,
+                          uint64_t off, size_t len, char* buf,
+                          uint64_t* size = nullptr);
   // Writes `iov` at `off` (or at the end for O_APPEND handles) and returns
   // the attributes after the write.
   Result<Attr> Write(const OpContext& ctx, InodeId ino, uint64_t handle,

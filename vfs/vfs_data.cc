@@ -8,6 +8,8 @@
 // the size at the time of the write) and truncation.
 #include <fcntl.h>
 
+#include <algorithm>
+#include <cstring>
 #include <numeric>
 
 #include "util/log.h"
@@ -119,6 +121,16 @@ Status Vfs::UpdateAtime(InodeId ino) {
 
 Result<std::string> Vfs::Read(const OpContext& ctx, InodeId ino,
                               uint64_t handle, uint64_t off, size_t len) {
+  std::string out(len, '\0');
+  CFS_ASSIGN_OR_RETURN(size_t n,
+                       ReadInto(ctx, ino, handle, off, len, out.data()));
+  out.resize(n);
+  return out;
+}
+
+Result<size_t> Vfs::ReadInto(const OpContext& ctx, InodeId ino, uint64_t handle,
+                             uint64_t off, size_t len, char* buf,
+                             uint64_t* size) {
   if (handle != 0) {
     auto f = open_files_->Get(handle);
     if (!f || f->ino != ino || !f->readable) return Status::Error(EBADF);
@@ -129,18 +141,20 @@ Result<std::string> Vfs::Read(const OpContext& ctx, InodeId ino,
   if (handle == 0 && !(ctx.owner_override && inode.uid == ctx.cred.uid)) {
     CFS_RETURN_IF_ERROR(CheckAccess(inode, ctx.cred, kMayRead));
   }
-  std::string out;
+  if (size != nullptr) *size = inode.size;
+  size_t n = 0;
   if (off < inode.size) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(len, inode.size - off));
-    out.assign(n, '\0');  // what the store lacks reads as zeros
-    CFS_ASSIGN_OR_RETURN(size_t got, content_->Read(ino, off, n, out.data()));
-    (void)got;
+    n = static_cast<size_t>(std::min<uint64_t>(len, inode.size - off));
+    CFS_ASSIGN_OR_RETURN(size_t got, content_->Read(ino, off, n, buf));
+    // What the store lacks (a hole, or the range between stored data and
+    // the size) reads as zeros.
+    if (got < n) std::memset(buf + got, 0, n - got);
   }
   if (AtimeDue(opts_.atime, inode, Now())) {
     Status st = UpdateAtime(ino);
     if (!st.ok() && st.code() != ENOENT) return st;
   }
-  return out;
+  return n;
 }
 
 Result<Attr> Vfs::Write(const OpContext& ctx, InodeId ino, uint64_t handle,

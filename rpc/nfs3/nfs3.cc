@@ -324,13 +324,30 @@ HandlerResult Nfs3Program::Read(const CallContext& ctx, XdrDecoder& a,
     PutPostOpAttr(&e, t.attr, opts_.fsid);
     return {};
   }
-  Result<std::string> r = vfs_->Read(t.op, t.ino, 0, off, count);
-  e.U32(StatOf(r.status()));
+  // The data is read straight into the reply: status, attributes, count
+  // and eof are written first and patched once the read is done.
+  std::string* out = e.out();
+  const size_t start = out->size();
+  e.U32(kOk);
   PutPostOpAttr(&e, t.attr, opts_.fsid);
-  if (!r.ok()) return {};
-  e.U32(static_cast<uint32_t>(r->size()));
-  e.Bool(off + r->size() >= t.attr.inode.size);
-  e.Opaque(*r);
+  const size_t count_at = out->size();
+  e.U32(0);       // count
+  e.Bool(false);  // eof
+  const size_t data_at = e.ReserveOpaque(count);
+  uint64_t size = t.attr.inode.size;
+  Result<size_t> r =
+      vfs_->ReadInto(t.op, t.ino, 0, off, count, out->data() + data_at, &size);
+  if (!r.ok()) {
+    out->resize(start);
+    e.U32(StatOf(r.status()));
+    PutPostOpAttr(&e, t.attr, opts_.fsid);
+    return {};
+  }
+  e.FinishReserved(data_at, *r);
+  std::string patch;
+  PutU32(&patch, static_cast<uint32_t>(*r));
+  PutU32(&patch, off + *r >= size ? 1 : 0);
+  out->replace(count_at, 8, patch);
   return {};
 }
 
