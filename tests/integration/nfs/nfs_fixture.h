@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -159,6 +160,9 @@ class NfsDaemon {
     std::string log = dir_ + "/daemon.log";
     pid_ = ::fork();
     if (pid_ == 0) {
+      // If the test process dies (e.g. a sanitizer abort), so does the
+      // daemon: no leaked servers.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
