@@ -10,6 +10,10 @@ bool ParsePattern(std::string_view pattern, Peer* net, int* prefix) {
   size_t slash = pattern.find('/');
   std::string_view addr = pattern.substr(0, slash);
   if (!Peer::Parse(addr, 0, net)) return false;
+  // An IPv4-mapped IPv6 pattern (::ffff:a.b.c.d/N) becomes IPv4 (clients
+  // are matched unmapped): its prefix counts the 96 mapped bits too.
+  bool mapped =
+      net->family == AF_INET && addr.find(':') != std::string_view::npos;
   int full = net->family == AF_INET ? 32 : 128;
   *prefix = full;
   if (slash != std::string_view::npos) {
@@ -19,6 +23,10 @@ bool ParsePattern(std::string_view pattern, Peer* net, int* prefix) {
     for (char c : p) {
       if (c < '0' || c > '9') return false;
       v = v * 10 + (c - '0');
+    }
+    if (mapped) {
+      if (v < 96 || v > 128) return false;
+      v -= 96;
     }
     if (v > full) return false;
     *prefix = v;

@@ -179,19 +179,28 @@ Dispatcher::Outcome Dispatcher::Dispatch(std::string_view record,
       reply->append(it->second.reply);
       return Outcome::kReply;
     }
-    // Evict the oldest entries beyond the size or age limit.
+    // Evict the oldest finished entries beyond the size or age limit. An
+    // order slot whose entry is gone or was replaced since is dropped; a
+    // call still running is never evicted (the table may then exceed its
+    // size until it finishes).
     int64_t now = NowMs();
     while (!drc_order_.empty()) {
-      auto old = drc_.find(drc_order_.front());
+      const auto& [okey, oseq] = drc_order_.front();
+      auto old = drc_.find(okey);
+      if (old == drc_.end() || old->second.seq != oseq) {
+        drc_order_.pop_front();
+        continue;
+      }
+      if (!old->second.done) break;
       bool expire = drc_.size() >= opts_.drc_entries ||
-                    (old != drc_.end() && old->second.done &&
-                     now - old->second.at_ms > opts_.drc_max_age_ms);
+                    now - old->second.at_ms > opts_.drc_max_age_ms;
       if (!expire) break;
-      if (old != drc_.end()) drc_.erase(old);
+      drc_.erase(old);
       drc_order_.pop_front();
     }
-    drc_.emplace(key, DrcEntry{false, {}, now});
-    drc_order_.push_back(key);
+    uint64_t seq = ++drc_seq_;
+    drc_.emplace(key, DrcEntry{false, {}, now, seq});
+    drc_order_.emplace_back(key, seq);
   }
 
   CallContext ctx{h, peer, transport};

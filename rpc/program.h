@@ -143,6 +143,7 @@ class Dispatcher {
     bool done = false;
     std::string reply;  // without headroom
     int64_t at_ms = 0;
+    uint64_t seq = 0;  // which drc_order_ slot owns it
   };
 
   DispatcherOptions opts_;
@@ -152,7 +153,8 @@ class Dispatcher {
   // The cache is consulted only for non-idempotent calls.
   mutable std::mutex mu_;  // guards drc_, drc_order_
   std::unordered_map<DrcKey, DrcEntry, DrcKeyHash> drc_;
-  std::deque<DrcKey> drc_order_;
+  std::deque<std::pair<DrcKey, uint64_t>> drc_order_;  // oldest first
+  uint64_t drc_seq_ = 0;
 };
 
 }  // namespace concordfs::rpc

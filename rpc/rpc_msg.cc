@@ -181,10 +181,13 @@ ParsedReply ParseReply(std::string_view record) {
   }
   if (stat == kMsgDenied) {
     uint32_t why = d.U32();
-    if (why == kRejectRpcMismatch) {
+    uint32_t detail = d.U32();  // low version, or the auth_stat
+    if (!d.ok()) {
+      r.error = "truncated RPC reply";
+    } else if (why == kRejectRpcMismatch) {
       r.error = "RPC version mismatch";
     } else {
-      r.error = "authentication error " + std::to_string(d.U32());
+      r.error = "authentication error " + std::to_string(detail);
     }
     return r;
   }

@@ -103,6 +103,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
  private:
   void ReadHeader();
   void OnHeader(const boost::system::error_code& ec);
+  void ReadChunk();
   void OnBody(const boost::system::error_code& ec, bool last);
   void Dispatch(std::string record);
   void Enqueue(std::string reply);
@@ -113,6 +114,14 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   Executor strand_;  // the connection's single-threaded context
   Peer peer_;
   uint8_t hdr_[4];
+  // The fragment being read: bytes still to come, and whether it ends the
+  // record. The buffer grows as data arrives (at most kChunk at a time), so
+  // a peer that announces a large record and sends nothing pins little.
+  size_t want_ = 0;
+  bool last_ = false;
+  // Closes a connection that stops sending in the middle of a record.
+  asio::steady_timer stall_timer_;
+  uint64_t records_ = 0;  // completed records (to tell stale timers)
   std::string record_;
   // Strand-only state.
   std::deque<std::string> outq_;
@@ -224,7 +233,11 @@ struct RpcServer::Impl {
 
 TcpConn::TcpConn(RpcServer::Impl* server, tcp::socket sock, Peer peer,
                  Executor ex)
-    : server_(server), sock_(std::move(sock)), strand_(ex), peer_(peer) {}
+    : server_(server),
+      sock_(std::move(sock)),
+      strand_(ex),
+      peer_(peer),
+      stall_timer_(ex) {}
 
 void TcpConn::Start() {
   asio::dispatch(strand_, [self = shared_from_this()] { self->ReadHeader(); });
@@ -234,6 +247,7 @@ void TcpConn::Close() {
   asio::dispatch(strand_, [self = shared_from_this()] {
     if (self->closed_) return;
     self->closed_ = true;
+    self->stall_timer_.cancel();
     boost::system::error_code ec;
     self->sock_.shutdown(tcp::socket::shutdown_both, ec);
     self->sock_.close(ec);
@@ -268,13 +282,44 @@ void TcpConn::OnHeader(const boost::system::error_code& ec) {
     Close();
     return;
   }
+  want_ = len;
+  last_ = last;
+  if (record_.empty() && len > 0) {
+    // A record has started: it must arrive within the stall timeout.
+    stall_timer_.expires_after(server_->opts.stall_timeout);
+    stall_timer_.async_wait([self = shared_from_this(), seq = records_](
+                                const boost::system::error_code& e) {
+      if (e || self->records_ != seq || self->closed_) return;
+      CFS_LOG_DEBUG("{}: {} stalled in the middle of a record; closing",
+                    self->server_->opts.name, self->peer_.ToString());
+      self->server_->bad_input.fetch_add(1, std::memory_order_relaxed);
+      self->Close();
+    });
+  }
+  ReadChunk();
+}
+
+void TcpConn::ReadChunk() {
+  constexpr size_t kChunk = 256 * 1024;
+  if (want_ == 0) {
+    OnBody({}, last_);
+    return;
+  }
+  size_t n = std::min(want_, kChunk);
   size_t at = record_.size();
-  record_.resize(at + len);
+  record_.resize(at + n);
+  want_ -= n;
   asio::async_read(
-      sock_, asio::buffer(record_.data() + at, len),
-      asio::bind_executor(strand_, [self = shared_from_this(), last](
-                                       const boost::system::error_code& e,
-                                       size_t) { self->OnBody(e, last); }));
+      sock_, asio::buffer(record_.data() + at, n),
+      asio::bind_executor(strand_,
+                          [self = shared_from_this()](
+                              const boost::system::error_code& e, size_t) {
+                            if (e) {
+                              self->Close();
+                              return;
+                            }
+                            self->ReadChunk();
+                          }));
 }
 
 void TcpConn::OnBody(const boost::system::error_code& ec, bool last) {
@@ -286,6 +331,8 @@ void TcpConn::OnBody(const boost::system::error_code& ec, bool last) {
     ReadHeader();
     return;
   }
+  ++records_;
+  stall_timer_.cancel();
   std::string record;
   record.swap(record_);
   if (server_->dispatcher->IsQuick(record)) {

@@ -18,6 +18,7 @@
 // the server.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -55,6 +56,9 @@ struct ServerOptions {
   bool udp = true;
   size_t max_record_size = 2 << 20;  // bytes of one TCP record (all fragments)
   int max_inflight_per_connection = 64;
+  // A connection that stops sending in the middle of a record is closed
+  // after this long (idle connections between records are kept).
+  std::chrono::milliseconds stall_timeout{30000};
   std::string name = "rpc";  // for log messages
 };
 

@@ -54,7 +54,11 @@ class XdrDecoder {
   // The rest of the input, unparsed (e.g. a procedure's arguments).
   std::string_view Rest() { return d_.Rest(); }
 
-  void Fail() { failed_ = true; }
+  // Marks the input malformed: every further read yields zero/empty.
+  void Fail() {
+    failed_ = true;
+    d_.Raw(d_.remaining() + 1);  // exhausts the underlying decoder
+  }
   bool ok() const { return !failed_ && d_.ok(); }
   size_t remaining() const { return d_.remaining(); }
 

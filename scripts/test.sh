@@ -9,12 +9,13 @@ scripts/setup.sh
 cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCONCORDFS_SANITIZE=thread -DCONCORDFS_BUILD_BENCH=OFF > /dev/null
 ninja -C build/tsan lock_stress
-# libFuzzer targets for the parsers of stored records and the config (clang).
+# libFuzzer targets for the parsers of stored records, the config, and the
+# XDR/RPC decoders with the RPC programs behind them (clang).
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONCORDFS_SANITIZE=address,undefined \
   -DCONCORDFS_FUZZ=ON -DCONCORDFS_BUILD_TESTS=OFF -DCONCORDFS_BUILD_BENCH=OFF \
   > /dev/null
-ninja -C build/fuzz records_fuzz config_fuzz
+ninja -C build/fuzz records_fuzz config_fuzz rpc_fuzz xdr_fuzz
 build=build/asan
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCONCORDFS_SANITIZE=address,undefined -DCONCORDFS_BUILD_BENCH=OFF \
