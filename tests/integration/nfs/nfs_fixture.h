@@ -73,6 +73,16 @@ inline bool TcpConnects(uint16_t port) {
   return ok;
 }
 
+// libnfs 4.0 places the nodes of decoded lists (mountbody, exportnode,
+// entry3, entryplus3, ...) at 4-byte alignment; read each node through a
+// copy (UBSan rejects the misaligned member access otherwise).
+template <typename T>
+T Node(const void* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
 class NfsDaemon {
  public:
   NfsDaemon() {

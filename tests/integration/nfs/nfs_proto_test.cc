@@ -120,15 +120,6 @@ struct DirPage {
   bool eof = false;
 };
 
-// libnfs 4.0 places the nodes of decoded lists (mountbody, exportnode,
-// entry3, ...) at 4-byte alignment; read each node through a copy.
-template <typename T>
-T Node(const void* p) {
-  T v;
-  std::memcpy(&v, p, sizeof(T));
-  return v;
-}
-
 int64_t NowSeconds() { return static_cast<int64_t>(::time(nullptr)); }
 
 sattr3 NoAttrs() {

@@ -349,19 +349,20 @@ class Nfs3 {
           const READDIRPLUS3resok& ok = res->READDIRPLUS3res_u.resok;
           *eof = ok.reply.eof != 0;
           *verf_out = std::string(ok.cookieverf, NFS3_COOKIEVERFSIZE);
-          for (entryplus3* e = ok.reply.entries; e != nullptr;
-               e = e->nextentry) {
+          for (const entryplus3* p = ok.reply.entries; p != nullptr;) {
+            const entryplus3 e = Node<entryplus3>(p);
             Entry x;
-            x.name = e->name;
-            x.fileid = e->fileid;
-            x.cookie = e->cookie;
-            x.has_attr = e->name_attributes.attributes_follow != 0;
+            x.name = e.name;
+            x.fileid = e.fileid;
+            x.cookie = e.cookie;
+            x.has_attr = e.name_attributes.attributes_follow != 0;
             if (x.has_attr)
-              x.attr = e->name_attributes.post_op_attr_u.attributes;
-            if (e->name_handle.handle_follows) {
-              x.fh = FromFh3(e->name_handle.post_op_fh3_u.handle);
+              x.attr = e.name_attributes.post_op_attr_u.attributes;
+            if (e.name_handle.handle_follows) {
+              x.fh = FromFh3(e.name_handle.post_op_fh3_u.handle);
             }
             out->push_back(std::move(x));
+            p = e.nextentry;
           }
         });
   }
