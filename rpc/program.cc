@@ -122,7 +122,7 @@ Dispatcher::Counters Dispatcher::counters() const {
 
 Dispatcher::Outcome Dispatcher::Dispatch(std::string_view record,
                                          const Peer& peer, Transport transport,
-                                         std::string* reply) {
+                                         std::string* reply, ReplyTail* tail) {
   calls_.fetch_add(1, std::memory_order_relaxed);
   ParsedCall pc = ParseCall(record);
   const CallHeader& h = pc.header;
@@ -203,13 +203,15 @@ Dispatcher::Outcome Dispatcher::Dispatch(std::string_view record,
     drc_order_.emplace_back(key, seq);
   }
 
-  CallContext ctx{h, peer, transport};
+  // Cached replies must be self-contained: no tail for those calls.
+  CallContext ctx{h, peer, transport, cached ? nullptr : tail};
   XdrDecoder args(h.args);
   AppendAcceptedHeader(reply, h.xid, AcceptStat::kSuccess);
   const size_t results_at = reply->size();
   HandlerResult r = prog->Call(ctx, args, reply);
   if (r.reply && r.stat != AcceptStat::kSuccess) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
+    if (tail != nullptr) *tail = ReplyTail{};
     reply->resize(headroom);
     AppendAcceptedHeader(reply, h.xid, r.stat);
   }
@@ -228,6 +230,7 @@ Dispatcher::Outcome Dispatcher::Dispatch(std::string_view record,
     }
   }
   if (!r.reply) {
+    if (tail != nullptr) *tail = ReplyTail{};
     reply->resize(headroom);
     return Outcome::kNone;
   }

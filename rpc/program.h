@@ -50,10 +50,20 @@ struct Peer {
   std::string ToString() const;       // "127.0.0.1:811", "[::1]:811"
 };
 
+// Bulk data a procedure returns (READ's bytes): sent after the XDR results
+// by a gather write instead of being copied into the reply buffer. Holds the
+// data and its XDR padding.
+struct ReplyTail {
+  std::unique_ptr<char[]> data;
+  size_t size = 0;  // bytes to send
+};
+
 struct CallContext {
   const CallHeader& header;
   Peer peer;
   Transport transport;
+  // Where a procedure may put bulk data (nullptr: append it to the reply).
+  ReplyTail* tail = nullptr;
 };
 
 // A handler's answer: an accept_stat to send, or no reply at all (one-way
@@ -113,8 +123,11 @@ class Dispatcher {
   };
   // Handles one record. `reply` must arrive empty or holding only headroom
   // bytes (e.g. 4 for the TCP record mark); the reply is appended.
+  // With `tail`, a procedure may return bulk data there (sent after
+  // `reply`); it is empty unless the outcome is kReply.
   Outcome Dispatch(std::string_view record, const Peer& peer,
-                   Transport transport, std::string* reply);
+                   Transport transport, std::string* reply,
+                   ReplyTail* tail = nullptr);
 
   // Whether the call in `record` may run inline (see RpcProgram::Quick).
   // Looks at the header only; malformed records are "quick" (they are

@@ -106,7 +106,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   void ReadChunk();
   void OnBody(const boost::system::error_code& ec, bool last);
   void Dispatch(std::string record);
-  void Enqueue(std::string reply);
+  void Enqueue(std::string reply, ReplyTail tail = {});
   void WriteMore();
 
   RpcServer::Impl* server_;
@@ -124,8 +124,12 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   uint64_t records_ = 0;  // completed records (to tell stale timers)
   std::string record_;
   // Strand-only state.
-  std::deque<std::string> outq_;
-  std::vector<std::string> writing_;
+  struct Out {
+    std::string head;  // record mark + XDR reply
+    ReplyTail tail;    // bulk data sent right after it
+  };
+  std::deque<Out> outq_;
+  std::vector<Out> writing_;
   int inflight_ = 0;
   bool paused_ = false;
   bool closed_ = false;
@@ -361,16 +365,20 @@ void TcpConn::Dispatch(std::string record) {
   ++inflight_;
   server_->pool->Work([self = shared_from_this(), record = std::move(record)] {
     std::string reply(4, '\0');  // room for the record mark
+    ReplyTail tail;
     Dispatcher::Outcome out = self->server_->dispatcher->Dispatch(
-        record, self->peer_, Transport::kTcp, &reply);
-    asio::post(self->strand_, [self, out, reply = std::move(reply)]() mutable {
+        record, self->peer_, Transport::kTcp, &reply, &tail);
+    asio::post(self->strand_, [self, out, reply = std::move(reply),
+                               tail = std::move(tail)]() mutable {
       --self->inflight_;
       if (out == Dispatcher::Outcome::kClose) {
         self->server_->bad_input.fetch_add(1, std::memory_order_relaxed);
         self->Close();
         return;
       }
-      if (out == Dispatcher::Outcome::kReply) self->Enqueue(std::move(reply));
+      if (out == Dispatcher::Outcome::kReply) {
+        self->Enqueue(std::move(reply), std::move(tail));
+      }
       if (self->paused_ && !self->closed_) {
         self->paused_ = false;
         self->ReadHeader();
@@ -379,11 +387,12 @@ void TcpConn::Dispatch(std::string record) {
   });
 }
 
-void TcpConn::Enqueue(std::string reply) {
+void TcpConn::Enqueue(std::string reply, ReplyTail tail) {
   if (closed_) return;
-  uint32_t len = static_cast<uint32_t>(reply.size() - 4) | 0x80000000u;
+  uint32_t len =
+      static_cast<uint32_t>(reply.size() - 4 + tail.size) | 0x80000000u;
   for (int i = 0; i < 4; ++i) reply[i] = static_cast<char>(len >> (24 - 8 * i));
-  outq_.push_back(std::move(reply));
+  outq_.push_back(Out{std::move(reply), std::move(tail)});
   if (writing_.empty()) WriteMore();
 }
 
@@ -394,8 +403,11 @@ void TcpConn::WriteMore() {
     writing_.push_back(std::move(outq_.front()));
     outq_.pop_front();
   }
-  bufs.reserve(writing_.size());
-  for (auto& s : writing_) bufs.emplace_back(asio::buffer(s));
+  bufs.reserve(2 * writing_.size());
+  for (auto& o : writing_) {
+    bufs.emplace_back(asio::buffer(o.head));
+    if (o.tail.size > 0) bufs.emplace_back(o.tail.data.get(), o.tail.size);
+  }
   asio::async_write(
       sock_, bufs,
       asio::bind_executor(strand_,

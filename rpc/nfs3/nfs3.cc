@@ -6,6 +6,8 @@
 #include <sys/sysmacros.h>
 
 #include <chrono>
+#include <cstring>
+#include <memory>
 
 #include "vfs/permissions.h"
 
@@ -324,17 +326,35 @@ HandlerResult Nfs3Program::Read(const CallContext& ctx, XdrDecoder& a,
     PutPostOpAttr(&e, t.attr, opts_.fsid);
     return {};
   }
-  // The data is read straight into the reply: status, attributes, count
-  // and eof are written first and patched once the read is done.
   std::string* out = e.out();
   const size_t start = out->size();
+  uint64_t size = t.attr.inode.size;
+  if (ctx.tail != nullptr) {
+    // The data goes out by a gather write from its own (uninitialised)
+    // buffer, read straight from the content store: no copy, no zeroing.
+    std::unique_ptr<char[]> buf(new char[count + 4]);
+    Result<size_t> r =
+        vfs_->ReadInto(t.op, t.ino, 0, off, count, buf.get(), &size);
+    e.U32(StatOf(r.status()));
+    PutPostOpAttr(&e, t.attr, opts_.fsid);
+    if (!r.ok()) return {};
+    e.U32(static_cast<uint32_t>(*r));
+    e.Bool(off + *r >= size);
+    e.U32(static_cast<uint32_t>(*r));  // opaque length
+    size_t pad = XdrPad(*r);
+    std::memset(buf.get() + *r, 0, pad);
+    ctx.tail->data = std::move(buf);
+    ctx.tail->size = *r + pad;
+    return {};
+  }
+  // Without a tail (UDP) the data is read straight into the reply: status,
+  // attributes, count and eof are written first and patched after the read.
   e.U32(kOk);
   PutPostOpAttr(&e, t.attr, opts_.fsid);
   const size_t count_at = out->size();
   e.U32(0);       // count
   e.Bool(false);  // eof
   const size_t data_at = e.ReserveOpaque(count);
-  uint64_t size = t.attr.inode.size;
   Result<size_t> r =
       vfs_->ReadInto(t.op, t.ino, 0, off, count, out->data() + data_at, &size);
   if (!r.ok()) {
