@@ -1,5 +1,7 @@
 #include "daemon/nfs_service.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -28,9 +30,21 @@ Status NfsService::Start() {
                                             codec_.get(), no);
   mount_ = std::make_unique<rpc::MountProgram>(backend_->vfs(), exports_.get(),
                                                codec_.get());
+  CFS_ASSIGN_OR_RETURN(nsm_state_, rpc::NsmState::Open(c.data_dir));
+  rpc::NlmOptions lo;
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0') {
+    lo.server_name = host;
+  }
+  nlm_ = std::make_unique<rpc::NlmProgram>(
+      backend_->vfs(), backend_->locks(), backend_->share_modes(),
+      exports_.get(), codec_.get(), nsm_state_.get(), lo);
+  nsm_ = std::make_unique<rpc::NsmProgram>(nsm_state_.get(), nlm_.get());
   dispatcher_ = std::make_unique<rpc::Dispatcher>();
   dispatcher_->Register(nfs_.get());
   dispatcher_->Register(mount_.get());
+  dispatcher_->Register(nlm_.get());
+  dispatcher_->Register(nsm_.get());
 
   pool_ = std::make_unique<rpc::IoPool>(
       static_cast<int>(std::max(2u, std::thread::hardware_concurrency())),
@@ -71,7 +85,18 @@ Status NfsService::Start() {
   };
   add(rpc::nfs3::kProgram, 3, 3, nfs_port());
   add(rpc::kMountProgram, 1, 3, mount_port());
-  return StartPortmapper(ours);
+  add(rpc::kNlmProgram, 1, 1, nfs_port());
+  add(rpc::kNlmProgram, 3, 4, nfs_port());
+  add(rpc::kNsmProgram, 1, 1, nfs_port());
+  nlm_->SetUdpSender(
+      [srv = nfs_server_.get()](const rpc::Peer& to, std::string msg) {
+        srv->SendUdp(to, std::move(msg));
+      });
+  CFS_RETURN_IF_ERROR(StartPortmapper(ours));
+  CFS_LOG_INFO("nsm: state {}; notifying {} host(s) that held locks",
+               nsm_state_->state(), nsm_state_->Hosts().size());
+  nlm_->NotifyRestart();
+  return Status::Ok();
 }
 
 Status NfsService::StartPortmapper(const std::vector<rpc::Mapping>& ours) {
@@ -148,7 +173,9 @@ void NfsService::Stop() {
   if (portmap_server_) portmap_server_->Stop();
   if (mount_server_) mount_server_->Stop();
   if (nfs_server_) nfs_server_->Stop();
+  if (nlm_) nlm_->Stop();
   pool_->Stop();
+  if (nsm_state_) nsm_state_->Close();
   portmap_server_.reset();
   mount_server_.reset();
   nfs_server_.reset();

@@ -16,6 +16,7 @@
 #include "rpc/file_handle.h"
 #include "rpc/mount/mount.h"
 #include "rpc/nfs3/nfs3.h"
+#include "rpc/nlm/nlm.h"
 #include "rpc/portmap/portmap.h"
 #include "rpc/server.h"
 
@@ -46,6 +47,9 @@ class NfsService {
   std::unique_ptr<rpc::ExportTable> exports_;
   std::unique_ptr<rpc::Nfs3Program> nfs_;
   std::unique_ptr<rpc::MountProgram> mount_;
+  std::unique_ptr<rpc::NsmState> nsm_state_;
+  std::unique_ptr<rpc::NlmProgram> nlm_;
+  std::unique_ptr<rpc::NsmProgram> nsm_;
   std::unique_ptr<rpc::Dispatcher> dispatcher_;
   std::unique_ptr<rpc::RpcServer> nfs_server_;
   std::unique_ptr<rpc::RpcServer> mount_server_;  // when mount_port is set

@@ -471,6 +471,28 @@ Status RpcServer::Listen() {
 
 uint16_t RpcServer::port() const { return impl_->bound_port; }
 
+void RpcServer::SendUdp(const Peer& to, std::string datagram) {
+  Impl& s = *impl_;
+  if (!s.udp_sock || s.stopping) return;
+  udp::endpoint ep;
+  if (to.family == AF_INET6) {
+    asio::ip::address_v6::bytes_type b;
+    std::memcpy(b.data(), to.addr, 16);
+    ep = udp::endpoint(asio::ip::address_v6(b), to.port);
+  } else {
+    asio::ip::address_v4::bytes_type b;
+    std::memcpy(b.data(), to.addr, 4);
+    asio::ip::address a = asio::ip::address_v4(b);
+    // An IPv6 socket reaches IPv4 peers through mapped addresses.
+    if (s.udp_sock->local_endpoint().address().is_v6()) {
+      a = asio::ip::make_address_v6(asio::ip::v4_mapped, a.to_v4());
+    }
+    ep = udp::endpoint(a, to.port);
+  }
+  auto msg = std::make_shared<std::string>(std::move(datagram));
+  asio::post(s.io, [&s, msg, ep] { s.SendUdp(msg, ep); });
+}
+
 void RpcServer::Stop() {
   Impl& s = *impl_;
   if (s.stopping.exchange(true)) return;

@@ -73,6 +73,9 @@ class RpcServer {
   uint16_t port() const;
   // Closes the listeners and every connection.
   void Stop();
+  // Sends one datagram from the server's UDP socket (no-op without UDP):
+  // asynchronous answers that clients expect from the service's own port.
+  void SendUdp(const Peer& to, std::string datagram);
 
   struct Counters {
     uint64_t connections = 0;  // accepted so far
