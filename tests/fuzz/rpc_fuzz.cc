@@ -33,12 +33,15 @@
 #include <string_view>
 #include <vector>
 
+#include "locking/lock_manager.h"
+#include "locking/share_modes.h"
 #include "metadata/content_store.h"
 #include "metadata/metadata_store.h"
 #include "rpc/exports.h"
 #include "rpc/file_handle.h"
 #include "rpc/mount/mount.h"
 #include "rpc/nfs3/nfs3.h"
+#include "rpc/nlm/nlm.h"
 #include "rpc/portmap/portmap.h"
 #include "rpc/program.h"
 #include "rpc/rpc_msg.h"
@@ -62,6 +65,19 @@ void Check(bool ok, const char* what) {
   }
 }
 
+// One NSM state for every world (it lives in files): created once.
+NsmState* SharedNsm() {
+  static NsmState* nsm = [] {
+    char tmpl[] = "/tmp/cfs-rpc-fuzz-XXXXXX";
+    const char* dir = mkdtemp(tmpl);
+    Check(dir != nullptr, "mkdtemp");
+    auto s = NsmState::Open(dir);
+    Check(s.ok(), "nsm state");
+    return s->release();
+  }();
+  return nsm;
+}
+
 struct World {
   ManualClock clock{2'000'000'000LL * kNanosPerSecond};
   std::unique_ptr<MetadataStore> md = NewMemoryStore();
@@ -73,6 +89,10 @@ struct World {
   std::unique_ptr<PortmapProgram> portmap;
   std::unique_ptr<MountProgram> mount;
   std::unique_ptr<Nfs3Program> nfs;
+  locking::LockManager locks;
+  locking::ShareModeTable shares;
+  std::unique_ptr<NlmProgram> nlm;
+  std::unique_ptr<NsmProgram> nsm;
   std::unique_ptr<Dispatcher> dispatcher;
   InodeId file = kInvalidInode, dir = kInvalidInode, ro = kInvalidInode,
           link = kInvalidInode;
@@ -138,10 +158,21 @@ struct World {
     Nfs3Options no;
     no.max_io = 64 * 1024;  // keeps READ replies small
     nfs = std::make_unique<Nfs3Program>(vfs.get(), exports.get(), &codec, no);
+    NlmOptions lo;
+    // Callbacks find no client portmapper (nothing listens on port 1) and
+    // give up at once; a grant nobody takes is released.
+    lo.client_portmap_port = 1;
+    lo.granted_attempts = 1;
+    lo.granted_timeout = std::chrono::milliseconds(1);
+    nlm = std::make_unique<NlmProgram>(vfs.get(), &locks, &shares,
+                                       exports.get(), &codec, nullptr, lo);
+    nsm = std::make_unique<NsmProgram>(SharedNsm(), nlm.get());
     dispatcher = std::make_unique<Dispatcher>();
     dispatcher->Register(portmap.get());
     dispatcher->Register(mount.get());
     dispatcher->Register(nfs.get());
+    dispatcher->Register(nlm.get());
+    dispatcher->Register(nsm.get());
   }
 
   std::string Handle(InodeId ino, const char* export_path = "/") {
@@ -368,6 +399,47 @@ void WriteSeeds(const char* dir) {
   e.U32(kIpProtoUdp);
   e.U32(0);
   add("pmap_getport", kPortmapProgram, 2, 3, a, false);
+  // NLM v4: lock, test, unlock, blocking lock; NSM stat and notify.
+  auto alock = [&](int32_t svid, uint64_t off, uint64_t len) {
+    e.String("fuzzhost");
+    e.Opaque(file);
+    e.Opaque("owner");
+    e.I32(svid);
+    e.U64(off);
+    e.U64(len);
+  };
+  a.clear();
+  e.Opaque("c1");
+  e.Bool(false);  // block
+  e.Bool(true);   // exclusive
+  alock(7, 0, 100);
+  e.Bool(false);  // reclaim
+  e.I32(1);       // state
+  add("nlm_lock", kNlmProgram, 4, 2, a);
+  a.clear();
+  e.Opaque("c2");
+  e.Bool(true);
+  alock(8, 50, 0);
+  add("nlm_test", kNlmProgram, 4, 1, a);
+  a.clear();
+  e.Opaque("c3");
+  alock(7, 0, 100);
+  add("nlm_unlock", kNlmProgram, 4, 4, a);
+  a.clear();
+  e.Opaque("c4");
+  e.Bool(true);  // block
+  e.Bool(false);
+  alock(9, 10, 10);
+  e.Bool(false);
+  e.I32(1);
+  add("nlm_lock_block", kNlmProgram, 4, 2, a);
+  a.clear();
+  e.String("fuzzhost");
+  add("nsm_stat", kNsmProgram, 1, 1, a, false);
+  a.clear();
+  e.String("fuzzhost");
+  e.I32(3);
+  add("nsm_notify", kNsmProgram, 1, 6, a, false);
   for (const Seed& s : seeds) {
     std::string path = std::string(dir) + "/" + s.name;
     std::ofstream(path, std::ios::binary) << s.msg;
