@@ -12,6 +12,12 @@ class MetadataLockStore : public locking::LockStore {
 
   Status Save(const std::vector<locking::PersistedLocks>& changes) override {
     MetadataBatch b;
+    // Only a grant must be on disk before the client hears of it. A lost
+    // unlock is harmless: the lock comes back at restart, its owner does not
+    // reclaim it, and it is dropped when grace ends.
+    bool grows = false;
+    for (const auto& c : changes) grows |= !c.locks.empty();
+    b.set_durable(grows);
     for (const auto& c : changes) {
       std::string key = keys::TagPrefix(keys::kLockRecord) +
                         locking::EncodeOwnerKey(c.file, c.owner);
@@ -21,9 +27,10 @@ class MetadataLockStore : public locking::LockStore {
         b.Put(std::move(key), locking::EncodeLocks(c.locks));
       }
     }
-    CFS_RETURN_IF_ERROR(md_->Write(b));
-    // A granted NLM lock must survive a crash whatever the sync policy.
-    return md_->sync_policy() == SyncPolicy::kNone ? md_->Sync() : Status::Ok();
+    // Under sync: batch a durable batch is synced (grouped with concurrent
+    // saves); sync: none promises nothing across a crash, for locks as for
+    // everything else (clients reclaim after SM_NOTIFY either way).
+    return md_->Write(b);
   }
 
   Status LoadAll(std::vector<locking::PersistedLocks>* out) override {

@@ -3,8 +3,11 @@
 // locks on the file, so merges and splits are one overwrite. The daemon
 // provides a LevelDB-backed store; MemoryLockStore serves tests.
 //
-// Implementations must be thread-safe; Save is atomic and durable when it
-// returns OK.
+// Implementations must be thread-safe; Save is atomic, and a save that adds
+// or changes locks is durable when it returns OK (subject to the daemon's
+// sync policy: `none` promises nothing across a crash). A save that only
+// removes locks need not be synced: a lost unlock brings back a lock its
+// owner never reclaims, dropped when grace ends.
 #pragma once
 
 #include <map>
