@@ -40,9 +40,9 @@ options:
   --version          print the version
 
 Served so far: the backend (LevelDB metadata + content store) through a
-local FUSE mount, with every fcntl/flock lock in the lock manager, and over
-NFSv3 (with MOUNT and a portmapper) on nfs.address. NFS locking (NLM/NSM)
-and SMB are not part of this build yet.
+local FUSE mount, and over NFSv3 (with MOUNT, NLM, NSM and a portmapper) on
+nfs.address; every fcntl/flock lock and every NLM lock is in one lock
+manager. SMB is not part of this build yet.
 exit status: 0 ok, 1 inconsistent store (fsck), 2 usage/config error,
 3 runtime error.
 )";
