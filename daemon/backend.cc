@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 #include "daemon/lock_store.h"
@@ -65,7 +67,39 @@ Status Backend::Start() {
   locks_ = std::make_unique<locking::LockManager>(lo);
   CFS_RETURN_IF_ERROR(locks_->Start());
   share_modes_ = std::make_unique<locking::ShareModeTable>();
+  if (locks_->InGrace()) {
+    // Grace ends at a time, not only at the next lock call: wake whoever
+    // waits behind unreclaimed locks when it does.
+    grace_timer_ = std::thread([this] {
+      std::unique_lock<std::mutex> lk(grace_mu_);
+      for (;;) {
+        NanoTime end = locks_->GraceEnd();
+        if (end == 0 || stopping_) return;
+        NanoTime now = Clock::Default()->Now();
+        auto wait = std::chrono::nanoseconds(std::max<NanoTime>(end - now, 0)) +
+                    std::chrono::milliseconds(1);
+        grace_cv_.wait_for(lk, wait, [this] { return stopping_; });
+        if (stopping_) return;
+        lk.unlock();
+        bool still = locks_->InGrace();
+        lk.lock();
+        if (!still) {
+          CFS_LOG_INFO("lock manager: grace period over");
+          return;
+        }
+      }
+    });
+  }
   return Status::Ok();
+}
+
+Backend::~Backend() {
+  {
+    std::lock_guard<std::mutex> lk(grace_mu_);
+    stopping_ = true;
+  }
+  grace_cv_.notify_all();
+  if (grace_timer_.joinable()) grace_timer_.join();
 }
 
 }  // namespace concordfs

@@ -7,8 +7,11 @@
 // Not thread-safe itself; the Vfs it hands out is.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "daemon/config.h"
 #include "locking/lock_manager.h"
@@ -21,6 +24,7 @@ namespace concordfs {
 
 class Backend {
  public:
+  ~Backend();
   // Opens (creating if missing) the stores named by `config`. A second
   // process opening the same data_dir gets EBUSY.
   static Result<std::unique_ptr<Backend>> Open(const Config& config);
@@ -46,6 +50,11 @@ class Backend {
   std::unique_ptr<locking::LockStore> lock_store_;
   std::unique_ptr<locking::LockManager> locks_;
   std::unique_ptr<locking::ShareModeTable> share_modes_;
+  // Ends the grace period on time (see Start).
+  std::mutex grace_mu_;
+  std::condition_variable grace_cv_;
+  bool stopping_ = false;  // GUARDED_BY(grace_mu_)
+  std::thread grace_timer_;
 };
 
 }  // namespace concordfs

@@ -297,11 +297,15 @@ LockResult LockManager::LockLocked(Shard& s, const LockRequest& req,
     }
   }
   const HeldLock* c = FirstConflict(fs, want);
-  if (c && grace_active_ && !req.reclaim && c->restored && !cb) {
+  // During grace a request blocked by a restored lock is refused, also a
+  // blocking one from a remote client (it must not queue behind a lock its
+  // owner is about to reclaim); a local F_SETLKW waits instead.
+  const bool refuse = !cb || req.owner.protocol != Protocol::kLocal;
+  if (c && grace_active_ && !req.reclaim && c->restored && refuse) {
     grace_denials_++;
     return {LockStatus::kGrace, *c, 0};
   }
-  if (c && grace_active_ && !req.reclaim && !cb) {
+  if (c && grace_active_ && !req.reclaim && refuse) {
     // Any restored lock in the way also means "grace", not "conflict".
     bool restored = false;
     fs.locks.Query(want.range.first, want.range.last,

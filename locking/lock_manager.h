@@ -135,6 +135,10 @@ class LockManager {
                                   const Range& range, bool write);
 
   bool InGrace();
+  // When the grace period ends at the latest (0 if not in grace). Someone
+  // must call InGrace() then so that waiters behind unreclaimed locks wake
+  // (the daemon runs a timer for it).
+  NanoTime GraceEnd() const { return grace_active_ ? grace_end_.load() : 0; }
   // Ends grace now: unreclaimed restored locks are dropped.
   void EndGrace();
 

@@ -555,7 +555,11 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
       req->reclaim = reclaim;
       if (proc == kLock && nsm_ != nullptr) nsm_->Monitor(a.caller, ctx.peer);
       if (!block) {
-        stat(StatOf(locks_->Lock(*req).status));
+        LockStatus ls = locks_->Lock(*req).status;
+        CFS_LOG_DEBUG("nlm: LOCK {} {}..{} by {} svid {} reclaim {}: {}",
+                      req->file, req->range.first, req->range.last, a.caller,
+                      a.svid, reclaim, locking::LockStatusName(ls));
+        stat(StatOf(ls));
         return {};
       }
       // A retransmitted blocking request that is already queued.
@@ -596,6 +600,9 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
         pending_[r.waiter_id] = pend;
       }
       lk.unlock();
+      CFS_LOG_DEBUG("nlm: LOCK(block) {} {}..{} by {} svid {} reclaim {}: {}",
+                    req->file, req->range.first, req->range.last, a.caller,
+                    a.svid, reclaim, locking::LockStatusName(r.status));
       stat(StatOf(r.status));
       return {};
     }
@@ -635,6 +642,8 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
         return {};
       }
       locks_->Unlock(*req);
+      CFS_LOG_DEBUG("nlm: UNLOCK {} {}..{} by {} svid {}", req->file,
+                    req->range.first, req->range.last, a.caller, a.svid);
       stat(kGranted);
       return {};
     }

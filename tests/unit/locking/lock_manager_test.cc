@@ -682,6 +682,30 @@ TEST_F(LockRestartTest, ReleasedRestoredLocksNeedNoReclaim) {
   EXPECT_FALSE(m->InGrace());
 }
 
+TEST_F(LockRestartTest, BlockingRemoteRequestsAreRefusedInGraceLocalWait) {
+  auto m = Boot();
+  m->Lock(Durable(Req(1, n1_, X, 0, 9)));
+  m.reset();
+  m = Boot();
+  ASSERT_TRUE(m->InGrace());
+  // An NLM client must not queue behind a lock its owner may reclaim.
+  bool called = false;
+  LockResult r = m->Lock(Durable(Req(1, n2_, X, 0, 9)),
+                         [&](LockStatus) { called = true; });
+  EXPECT_EQ(St(r), kGrace);
+  // A local F_SETLKW waits, and is granted when grace ends unreclaimed.
+  std::optional<LockStatus> local;
+  r = m->Lock(Req(1, kB, X, 5, 5), [&](LockStatus s) { local = s; });
+  EXPECT_EQ(St(r), kQueued);
+  EXPECT_EQ(m->GraceEnd(), clock_.Now() + 10 * kNanosPerSecond);
+  clock_.Advance(11 * kNanosPerSecond);
+  EXPECT_FALSE(m->InGrace());  // what the daemon's grace timer calls
+  EXPECT_EQ(m->GraceEnd(), 0);
+  ASSERT_TRUE(local.has_value());
+  EXPECT_EQ(*local, LockStatus::kGranted);
+  EXPECT_FALSE(called);
+}
+
 TEST_F(LockRestartTest, GraceTimesOut) {
   auto m = Boot();
   m->Lock(Durable(Req(1, n1_, X, 0, 9)));
