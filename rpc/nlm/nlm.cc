@@ -503,6 +503,9 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
       }
       LockResult r = locks_->Test(*req);
       NlmStat s = StatOf(r.status);
+      // Behind a restored lock not reclaimed yet, the answer may still
+      // change: say "grace", as the Linux server does.
+      if (s == kDenied && r.holder && r.holder->restored) s = kDeniedGrace;
       stat(s);
       if (s == kDenied && r.holder) {
         const locking::Lock& h = *r.holder;

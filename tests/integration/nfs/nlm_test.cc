@@ -1667,6 +1667,9 @@ TEST_F(NlmTest, CleanRestartGraceAndReclaim) {
   // New conflicting locks wait for the reclaims.
   EXPECT_EQ(nlm.Lock(kC, fh_, 0, 10, true), NLM4_DENIED_GRACE_PERIOD);
   EXPECT_EQ(nlm.Lock(kC, fh_, 1050, 100, false), NLM4_DENIED_GRACE_PERIOD);
+  // TEST behind an unreclaimed lock: its answer may still change (grace).
+  EXPECT_EQ(nlm.Test(kC, fh_, 0, 10, true), NLM4_DENIED_GRACE_PERIOD);
+  EXPECT_EQ(nlm.Test(kC, fh_, 5000, 10, true), NLM4_GRANTED);
   // DESIGN.md: only where a new lock conflicts with an unreclaimed one.
   EXPECT_EQ(nlm.Lock(kC, fh_, 5000, 10, true), NLM4_GRANTED);
   {
