@@ -496,6 +496,9 @@ constexpr KeySpec kNfsKeys[] = {
     {"threads", SetUnsigned<&Config::nfs_threads, 1, 256>,
      EmitPlain<&Config::nfs_threads>},
     {"max_io", SetMaxIo, EmitPlain<&Config::nfs_max_io>},
+    {"grant_timeout_ms",
+     SetUnsigned<&Config::nfs_grant_timeout_ms, 100, 600000>,
+     EmitPlain<&Config::nfs_grant_timeout_ms>},
     {"exports", SetExports, EmitExports},
 };
 

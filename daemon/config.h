@@ -75,6 +75,9 @@ struct Config {
   uint64_t nfs_portmap_port = 111;
   uint64_t nfs_threads = 8;
   uint64_t nfs_max_io = 1 << 20;  // rtmax/wtmax over TCP
+  // How long an NFS client has to accept a blocked lock's GRANTED callback
+  // before the lock is taken back (and the next waiter gets it).
+  uint64_t nfs_grant_timeout_ms = 10000;
   // `exports:` is a list of mappings with keys path, clients, read_only,
   // squash (none|root|all), anonuid, anongid, secure.
   std::vector<rpc::ExportOptions> nfs_exports = {rpc::ExportOptions{}};

@@ -32,6 +32,9 @@ Status NfsService::Start() {
                                                codec_.get());
   CFS_ASSIGN_OR_RETURN(nsm_state_, rpc::NsmState::Open(c.data_dir));
   rpc::NlmOptions lo;
+  lo.granted_attempts = 5;
+  lo.granted_timeout = std::chrono::milliseconds(
+      std::max<uint64_t>(c.nfs_grant_timeout_ms / 5, 20));
   char host[256] = {};
   if (::gethostname(host, sizeof(host) - 1) == 0 && host[0] != '\0') {
     lo.server_name = host;

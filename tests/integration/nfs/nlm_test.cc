@@ -44,6 +44,9 @@
 namespace cfs_nfs_test {
 namespace {
 
+// FakeClient::Reset(kNoAnswer): GRANTED calls get no reply at all.
+constexpr uint32_t kNoAnswer = 0xffffffffu;
+
 using Clock = std::chrono::steady_clock;
 using Fh = std::string;  // an NFS file handle's bytes
 
@@ -775,6 +778,7 @@ class FakeClient {
       }
       cv_.notify_all();
       if (proc == 10) return {};  // answered with GRANTED_RES, not here
+      if (answer == kNoAnswer) return {};  // a client that never answers
       return reply.U32(0).Opaque(g.cookie).U32(answer).str();
     }
     if (prog == kNlmProg && proc >= 11 && proc <= 15) {  // _RES
@@ -1066,9 +1070,10 @@ class NlmTest : public ::testing::Test {
 
   // Starts the daemon (with the FUSE mount if `mount`), creates `file` and
   // connects `nlm_`.
-  void StartDaemon(bool mount, const std::string& file = "f") {
+  void StartDaemon(bool mount, const std::string& file = "f",
+                   const std::string& nfs_extra = "") {
     if (mount) mnt_ = d_.EnableMount();
-    ASSERT_TRUE(d_.Start());
+    ASSERT_TRUE(d_.Start(nfs_extra));
     fh_ = MakeFile(d_.port(), file);
     ASSERT_FALSE(fh_.empty()) << "could not create " << file;
     path_ = mnt_ + "/" + file;
@@ -1423,6 +1428,30 @@ TEST_F(NlmTest, GrantRefusedByTheClientIsReleased) {
     SleepMs(50);
   }
   EXPECT_EQ(st, NLM4_GRANTED) << "a refused grant must not stay held";
+}
+
+// A client that never answers GRANTED loses the lock once the grant
+// timeout passes, and the next waiter is granted.
+TEST_F(NlmTest, GrantNeverAcceptedIsTakenBack) {
+  StartDaemon(false, "f",
+              "  grant_timeout_ms: 1000\n"
+              "  exports:\n"
+              "    - {path: /, clients: [127.0.0.0/8], squash: none}\n");
+  g_client->Reset(kNoAnswer);
+  ASSERT_EQ(nlm_.Lock(kA, fh_, 0, 100, true), NLM4_GRANTED);
+  ASSERT_EQ(nlm_.Lock(kB, fh_, 0, 10, true, true), NLM4_BLOCKED);
+  ASSERT_EQ(nlm_.Lock(kC, fh_, 0, 10, true, true), NLM4_BLOCKED);
+  auto unlocked = Clock::now();
+  ASSERT_EQ(nlm_.Unlock(kA, fh_, 0, 100), NLM4_GRANTED);
+  ASSERT_TRUE(g_client->WaitGranted(kB, 5000).has_value());
+  // B never answers: after about a second its lock goes to C.
+  std::optional<GrantedCall> c = g_client->WaitGranted(kC, 10000);
+  ASSERT_TRUE(c.has_value()) << "the next waiter was never granted";
+  auto waited =
+      std::chrono::duration_cast<std::chrono::milliseconds>(c->at - unlocked)
+          .count();
+  EXPECT_GE(waited, 900);
+  EXPECT_LT(waited, 5000);
 }
 
 // The asynchronous procedures: each _MSG request is answered by a _RES

@@ -356,6 +356,7 @@ TEST(ConfigTest, DumpText) {
             "  portmap_port: 111\n"
             "  threads: 8\n"
             "  max_io: 1048576\n"
+            "  grant_timeout_ms: 10000\n"
             "  exports:\n"
             "    - path: \"/\"\n"
             "      clients: [\"127.0.0.0/8\", \"::1\"]\n"
