@@ -32,6 +32,7 @@ Status NfsService::Start() {
                                                codec_.get());
   CFS_ASSIGN_OR_RETURN(nsm_state_, rpc::NsmState::Open(c.data_dir));
   rpc::NlmOptions lo;
+  lo.durable_grants = c.store != "memory" && c.sync != SyncPolicy::kNone;
   lo.granted_attempts = 5;
   lo.granted_timeout = std::chrono::milliseconds(
       std::max<uint64_t>(c.nfs_grant_timeout_ms / 5, 20));

@@ -386,6 +386,21 @@ NlmProgram::~NlmProgram() { Stop(); }
 
 void NlmProgram::Stop() { callbacks_.Stop(); }
 
+bool NlmProgram::Quick(uint32_t, uint32_t proc) const {
+  switch (proc) {
+    case kLock:
+    case kNmLock:
+    case kLockMsg:
+    case kShare:
+      // A grant may wait for the lock store's fsync.
+      return !opts_.durable_grants;
+    default:
+      // Tests, unlocks (never synced), cancels and the rest only touch
+      // memory (and, for unlocks, an unsynced store write).
+      return true;
+  }
+}
+
 bool NlmProgram::NonIdempotent(uint32_t, uint32_t proc) const {
   switch (proc) {
     case kLock:

@@ -99,6 +99,9 @@ struct NlmOptions {
   std::chrono::milliseconds granted_timeout{2000};
   // Where clients' portmappers listen (111; tests may change it).
   uint16_t client_portmap_port = 111;
+  // Whether a grant waits for an fsync (sync: batch/always). If not, lock
+  // calls never block and are answered on the connection's thread.
+  bool durable_grants = true;
 };
 
 class NlmProgram : public RpcProgram {
@@ -114,6 +117,7 @@ class NlmProgram : public RpcProgram {
   HandlerResult Call(const CallContext& ctx, XdrDecoder& args,
                      std::string* out) override;
   bool NonIdempotent(uint32_t vers, uint32_t proc) const override;
+  bool Quick(uint32_t vers, uint32_t proc) const override;
 
   // Sends a datagram from the server's own UDP socket (set by the daemon):
   // the _RES replies of the asynchronous procedures leave from there.
