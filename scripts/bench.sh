@@ -31,4 +31,4 @@ echo
 python3 scripts/bench_report.py --locks "$lock_out" "$reps"
 ninja -C build/release concordfs fs_meta_bench > /dev/null
 scripts/bench_fuse.sh build/release "$reps"
-ninja -C build/release nfs_bench > /dev/null && scripts/bench_nfs.sh build/release "$reps"
+ninja -C build/release nfs_bench nlm_bench > /dev/null && scripts/bench_nfs.sh build/release "$reps"

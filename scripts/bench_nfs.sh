@@ -6,6 +6,19 @@
 # write, create/getattr/remove of 10,000 files, READDIRPLUS listing of 10,000
 # entries. Prints medians of REPS runs and the ratio concordfs/ganesha.
 #
+# Then NLM v4 against the same servers, measured with bench/nlm_bench (libnfs's
+# raw NLM calls on one TCP connection, and a GRANTED callback service of its
+# own that it names in the namespace's rpcbind during its run): LOCK+UNLOCK
+# pairs per second (one owner, and 16 owners in flight) while the client
+# holds another lock (the server already monitors it) and while it holds none
+# (a server that uses statd SM_MONs / SM_UNMONs it around each pair), and the
+# wakeup latency of a blocked waiter, from the holder's release to the GRANTED
+# callback: behind a local fcntl lock (concordfs: taken through its FUSE
+# mount, on a second pair of daemons with the mount enabled; Ganesha: taken
+# on the exported directory) and behind another NLM owner. A second table
+# shows medians and ratios next to the targets (pairs >= 2x Ganesha, wakeup
+# p99 < 2 ms). Without bench/nlm_bench the NLM part is skipped, with a note.
+#
 # Everything that touches the network runs in a private network namespace
 # with only loopback up; rpcbind, rpc.statd and ganesha also get a private
 # /run (so they neither meet nor leave behind the host's sockets and pid
@@ -16,6 +29,7 @@ set -euo pipefail
 build=$(cd "$1" && pwd)
 reps=${2:-3}
 bench=$build/bench/nfs_bench
+nlm_bench=$build/bench/nlm_bench  # optional: the NLM table
 daemon=$build/daemon/concordfs
 for f in "$bench" "$daemon"; do
   [ -x "$f" ] || { echo "bench_nfs: $f is missing: build it first" >&2; exit 1; }
@@ -40,6 +54,7 @@ tmp=$(mktemp -d /var/tmp/cfs-nbench-XXXXXX)
 pids=()   # started here, stopped in reverse order
 cfs_pid=
 declare -A cfs_pids=()  # concordfs daemons by name
+mounts=()  # their FUSE mount points
 ns_made=
 stop() {  # pid: TERM, up to 5 s, then KILL
   kill -TERM "$1" 2>/dev/null || return 0
@@ -50,6 +65,9 @@ stop() {  # pid: TERM, up to 5 s, then KILL
 cleanup() {
   set +e
   for p in "${cfs_pids[@]}"; do stop "$p"; done
+  for m in "${mounts[@]}"; do  # left mounted only by a daemon that was killed
+    mountpoint -q "$m" && umount -l "$m"
+  done
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop "${pids[i]}"; done
   [ -n "$ns_made" ] && ip netns del "$ns"
   rm -rf "$tmp"
@@ -149,15 +167,23 @@ wait_for 60 "${pids[-1]}" "$tmp/ganesha.log" ganesha.nfsd probe "${url[ganesha]}
 #                  durability as Ganesha's FSAL VFS (which never syncs
 #                  metadata: ext4 commits its journal every few seconds).
 url[concordfs_none]="nfs://127.0.0.1/?version=3&nfsport=20491&mountport=20491"
-start_cfs() {  # name port sync
+start_cfs() {  # name port sync [FUSE mount point]
+  local run=("${ns_run[@]}") mount="{enabled: false}"
+  if [ -n "${4:-}" ]; then
+    # The daemon joins only the namespace's network: `ip netns exec` would
+    # give it a mount namespace of its own, hiding the mount from the bench
+    # (whose own `ip netns exec` copies the host's mounts).
+    run=(nsenter --net="/run/netns/$ns")
+    mount="{enabled: true, path: \"$4\", allow_other: true}"
+    mounts+=("$4")
+  fi
   mkdir -p "$tmp/$1-data"
   cat > "$tmp/$1.yaml" <<EOF
 data_dir: $tmp/$1-data
 store: leveldb
 sync: $3
 log_level: warn
-mount:
-  enabled: false
+mount: $mount
 nfs:
   enabled: true
   address: 127.0.0.1
@@ -168,7 +194,7 @@ nfs:
       clients: ["127.0.0.0/8"]
       squash: none
 EOF
-  "${ns_run[@]}" "$daemon" --config "$tmp/$1.yaml" > "$tmp/$1.log" 2>&1 &
+  "${run[@]}" "$daemon" --config "$tmp/$1.yaml" > "$tmp/$1.log" 2>&1 &
   cfs_pids[$1]=$!
 }
 start_cfs concordfs 20490 batch
@@ -258,3 +284,173 @@ if missing:
     print("concordfs: n/a (NFS front end not available)")
     print(f"  ({missing.strip()})")
 PY
+
+# ---- NLM v4 (bench/nlm_bench) against the same servers ----
+if [ ! -x "$nlm_bench" ]; then
+  echo
+  echo "NLM: skipped ($nlm_bench is missing: ninja -C BUILD_DIR nlm_bench)"
+  exit 0
+fi
+declare -A nlm_port=([concordfs]=20490 [concordfs_none]=20491)
+nlm_port[ganesha]=$(in_ns rpcinfo -p 127.0.0.1 |
+  awk '$1 == 100021 && $2 == 4 && $3 == "tcp" { print $4; exit }')
+nlm_failed=()
+# Wakeup behind a local lock needs concordfs's FUSE mount: a second pair of
+# daemons, the same but with the mount enabled (the NFS-only pair above keeps
+# the NFS figures free of mount upkeep).
+declare -A mnt_ok=()
+if [ ${#servers[@]} -eq 3 ]; then
+  url[concordfs_mnt]="nfs://127.0.0.1/?version=3&nfsport=20492&mountport=20492"
+  url[concordfs_none_mnt]="nfs://127.0.0.1/?version=3&nfsport=20493&mountport=20493"
+  nlm_port[concordfs_mnt]=20492
+  nlm_port[concordfs_none_mnt]=20493
+  start_cfs concordfs_mnt 20492 batch "$tmp/concordfs-mnt"
+  start_cfs concordfs_none_mnt 20493 none "$tmp/concordfs_none-mnt"
+  for s in concordfs concordfs_none; do
+    end=$((SECONDS + 15))
+    while ((SECONDS < end)); do
+      kill -0 "${cfs_pids[${s}_mnt]}" 2>/dev/null || break
+      if mountpoint -q "$tmp/$s-mnt" && probe "${url[${s}_mnt]}" > /dev/null 2>&1; then
+        mnt_ok[$s]=1
+        break
+      fi
+      sleep 0.1
+    done
+    [ -n "${mnt_ok[$s]:-}" ] || nlm_failed+=("$s with FUSE mount did not start: $(
+      head -c 300 "$tmp/${s}_mnt.log")")
+  done
+fi
+
+nlm_run() {  # server nlm_bench-arguments...: appends its figures to results
+  local s=$1 out=$tmp/nlm-run.json; shift
+  if in_ns timeout 300 "$nlm_bench" --register --label "$s" "$@" > "$out" \
+      2> "$tmp/nlm-run.err"; then
+    cat "$out" >> "$tmp/nlm-results/$s"
+  else
+    nlm_failed+=("$s: $(awk '!/^nlm_bench.*: [0-9]/' "$tmp/nlm-run.err" |
+      tail -n 3 | tr '\n' ' ')")
+  fi
+}
+# Ganesha notices a local unlock only when its blocked-lock poller runs
+# (Blocked_Lock_Poller_Interval, 10 s by default): few iterations there, each
+# after a random pause of 0-10 s, so that the unlock meets a random point of
+# that cycle (pause plus wait is then about one cycle).
+ganesha_local_iters=3
+mkdir -p "$tmp/nlm-results"
+statd_mon0=$(grep -c 'Received SM_MON for' "$tmp/statd.log" || true)
+statd_unmon0=$(grep -c 'Received SM_UNMON for' "$tmp/statd.log" || true)
+for ((rep = 1; rep <= reps; rep++)); do
+  order=("${servers[@]}")
+  if ((rep % 2 == 0)) && [ ${#servers[@]} -eq 3 ]; then
+    order=(concordfs_none concordfs ganesha)
+  fi
+  for s in "${order[@]}"; do
+    if [ "$s" = ganesha ]; then
+      if [ -z "${nlm_port[ganesha]}" ]; then
+        ((rep > 1)) || nlm_failed+=("ganesha: NLM v4 is not registered with rpcbind")
+        continue
+      fi
+      nlm_run ganesha --nlm-port "${nlm_port[ganesha]}" \
+        --local-dir "$tmp/ganesha-export" --local-iterations "$ganesha_local_iters" \
+        --pause-max 10 --wait-timeout 15 "${url[ganesha]}"
+    else
+      nlm_run "$s" --nlm-port "${nlm_port[$s]}" --workloads pairs,wakeup-nlm \
+        "${url[$s]}"
+      if [ -n "${mnt_ok[$s]:-}" ]; then
+        nlm_run "$s" --nlm-port "${nlm_port[${s}_mnt]}" --workloads wakeup-local \
+          --local-dir "$tmp/$s-mnt" "${url[${s}_mnt]}"
+      fi
+    fi
+  done
+done
+statd_mon=$(($(grep -c 'Received SM_MON for' "$tmp/statd.log" || true) - statd_mon0))
+statd_unmon=$(($(grep -c 'Received SM_UNMON for' "$tmp/statd.log" || true) - statd_unmon0))
+
+python3 - "$tmp/nlm-results" "$reps" "$ganesha_local_iters" "$statd_mon" \
+  "$statd_unmon" <<'PY'
+import json, math, os, statistics, sys
+folder, reps, g_local, mon, unmon = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+values, units = {}, {}
+for server in ("concordfs", "ganesha", "concordfs_none"):
+    path = os.path.join(folder, server)
+    if not os.path.exists(path):
+        continue
+    for line in open(path):
+        r = json.loads(line)
+        units[r["name"]] = r["unit"]
+        v = r["value"]
+        values.setdefault((server, r["name"]), []).append(
+            math.inf if v is None else v)
+
+def median(server, name):
+    v = values.get((server, name))
+    return statistics.median_low(v) if v else None
+
+def fmt(v):
+    if v is None:
+        return "n/a"
+    if math.isinf(v):
+        return "timeout"
+    return f"{v:.2f}" if v < 10 else f"{v:.1f}" if v < 1000 else f"{v:.0f}"
+
+rows = ["pairs_monitored", "pairs_unmonitored", "pairs16_monitored",
+        "pairs16_unmonitored", "wakeup_local_p50", "wakeup_local_p99",
+        "wakeup_nlm_p50", "wakeup_nlm_p99"]
+rows += [n for n in ("wakeup_local_timeouts", "wakeup_nlm_timeouts")
+         if any(x for k, v in values.items() if k[1] == n for x in v)]
+print(f"\nNLM v4 through libnfs (1 TCP connection; GRANTED callbacks to the "
+      f"bench's own NLM service): concordfs vs NFS-Ganesha, medians of {reps} "
+      f"runs")
+print(f"{'workload':<20} {'concordfs':>10} {'ganesha':>10} {'ratio':>7}"
+      f" {'cfs sync:none':>14} {'ratio':>7}  {'unit':<8} target: met? "
+      f"(batch / none)")
+for name in rows:
+    c, g = median("concordfs", name), median("ganesha", name)
+    n = median("concordfs_none", name)
+    latency = name.startswith("wakeup") and not name.endswith("timeouts")
+    def ratio(x):
+        if x is None or g is None or name.endswith("timeouts"):
+            return None
+        if latency:  # > 1: concordfs wakes sooner
+            return None if math.isinf(x) else math.inf if x == 0 else g / x
+        return x / g if g else None
+    rc, rn = ratio(c), ratio(n)
+    fr = lambda r: "-" if r is None else ">1000" if r > 1000 else f"{r:.2f}"
+    target = ""
+    def met(ok):
+        return "n/a" if ok is None else "yes" if ok else "NO"
+    if name.startswith("pairs"):
+        target = (f">= 2x ganesha: {met(None if rc is None else rc >= 2)} / "
+                  f"{met(None if rn is None else rn >= 2)}")
+    elif name.endswith("_p99"):
+        target = (f"< 2 ms: {met(None if c is None else c < 2)} / "
+                  f"{met(None if n is None else n < 2)}")
+    print(f"{name:<20} {fmt(c):>10} {fmt(g):>10} {fr(rc):>7} {fmt(n):>14}"
+          f" {fr(rn):>7}  {units.get(name, ''):<8} {target}".rstrip())
+print("pairs: LOCK (exclusive, non-blocking, a distinct 16-byte range each "
+      "time) + UNLOCK on one file, 2 s each; monitored:\n"
+      "the client holds a lock on another file meanwhile; unmonitored: it "
+      "holds none, so a server that uses statd\n"
+      "SM_MONs / SM_UNMONs the host whenever its lock count leaves / returns "
+      "to 0 (around every pair with one owner);\n"
+      "pairs16: 16 owners (svids), one pair in flight each.\n"
+      "wakeup: a blocked LOCK (NLM4_BLOCKED) behind a lock that is then "
+      "released, until its GRANTED callback arrives;\n"
+      "wakeup_local: the holder is a local fcntl lock (concordfs: through "
+      "its FUSE mount, on a second daemon with the\n"
+      "mount enabled, same sync mode; Ganesha: on the exported directory, "
+      "which it notices only when its blocked-lock\n"
+      f"poller runs, every 10 s by default: {g_local} iterations per run "
+      "there, each unlocking at a random point of\n"
+      "that cycle; 200 for concordfs); wakeup_nlm: the holder is another NLM "
+      "owner that UNLOCKs (200 iterations).\n"
+      "p50/p99: nearest rank within a run, then the median over runs. "
+      "ratio > 1: concordfs is better (pairs: c/g;\n"
+      f"latency: g/c). rpc.statd (Ganesha's NSM) handled {mon} SM_MON and "
+      f"{unmon} SM_UNMON calls during the NLM runs.")
+PY
+if [ ${#nlm_failed[@]} -gt 0 ]; then
+  echo "NLM runs that failed (their figures are missing above):" >&2
+  printf '  %s\n' "${nlm_failed[@]}" >&2
+  exit 1
+fi
