@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util/coding.h"
+#include "util/file_util.h"
 
 namespace concordfs::rpc {
 namespace {
@@ -71,19 +72,7 @@ Result<std::string> LoadOrCreateHandleKey(const std::string& path) {
                  static_cast<int>(key.size())) != 1) {
     return Status::Io("no random bytes for the NFS handle key");
   }
-  std::string tmp = path + ".tmp";
-  fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Error(errno, "create " + tmp);
-  bool ok =
-      ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
-      ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    ::unlink(tmp.c_str());
-    return Status::Error(err, "write " + path);
-  }
+  CFS_RETURN_IF_ERROR(WriteFileAtomically(path, key));
   return key;
 }
 

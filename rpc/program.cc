@@ -65,6 +65,14 @@ Peer Peer::Unmapped() const {
   return p;
 }
 
+bool Peer::IsLoopback() const {
+  Peer u = Unmapped();
+  if (u.family == AF_INET) return u.addr[0] == 127;
+  static const uint8_t kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                          0, 0, 0, 0, 0, 0, 0, 1};
+  return std::memcmp(u.addr, kV6Loopback, 16) == 0;
+}
+
 bool Peer::SameAddress(const Peer& o) const {
   Peer a = Unmapped(), b = o.Unmapped();
   if (a.family != b.family) return false;
@@ -207,7 +215,6 @@ Dispatcher::Outcome Dispatcher::Dispatch(std::string_view record,
   CallContext ctx{h, peer, transport, cached ? nullptr : tail};
   XdrDecoder args(h.args);
   AppendAcceptedHeader(reply, h.xid, AcceptStat::kSuccess);
-  const size_t results_at = reply->size();
   HandlerResult r = prog->Call(ctx, args, reply);
   if (r.reply && r.stat != AcceptStat::kSuccess) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
@@ -215,7 +222,6 @@ Dispatcher::Outcome Dispatcher::Dispatch(std::string_view record,
     reply->resize(headroom);
     AppendAcceptedHeader(reply, h.xid, r.stat);
   }
-  (void)results_at;
   if (cached) {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = drc_.find(key);

@@ -46,6 +46,8 @@ struct Peer {
   // IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) become plain IPv4.
   Peer Unmapped() const;
   bool SameAddress(const Peer& o) const;
+  // 127.0.0.0/8 or ::1 (also IPv4-mapped).
+  bool IsLoopback() const;
   std::string AddressString() const;  // "127.0.0.1", "::1"
   std::string ToString() const;       // "127.0.0.1:811", "[::1]:811"
 };

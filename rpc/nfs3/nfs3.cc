@@ -187,8 +187,7 @@ HandlerResult Nfs3Program::Setattr(const CallContext& ctx, XdrDecoder& a,
   Stat s = Resolve(ctx, fh, &t);
   if (s != kOk) {
     e.U32(s);
-    PutWcc(&e, t.exp ? std::optional<Attr>(t.attr) : std::nullopt, std::nullopt,
-           opts_.fsid);
+    PutWcc(&e, t.Pre(), std::nullopt, opts_.fsid);
     return {};
   }
   if (guard) {
@@ -383,8 +382,7 @@ HandlerResult Nfs3Program::Write(const CallContext& ctx, XdrDecoder& a,
   Stat s = Resolve(ctx, fh, &t);
   if (s != kOk) {
     e.U32(s);
-    PutWcc(&e, t.exp ? std::optional<Attr>(t.attr) : std::nullopt, std::nullopt,
-           opts_.fsid);
+    PutWcc(&e, t.Pre(), std::nullopt, opts_.fsid);
     return {};
   }
   if (data.size() < count) {
@@ -490,8 +488,7 @@ HandlerResult Nfs3Program::Create(const CallContext& ctx, XdrDecoder& a,
   Stat s = Resolve(ctx, fh, &dir);
   if (s != kOk) {
     e.U32(s);
-    PutWcc(&e, dir.exp ? std::optional<Attr>(dir.attr) : std::nullopt,
-           std::nullopt, opts_.fsid);
+    PutWcc(&e, dir.Pre(), std::nullopt, opts_.fsid);
     return {};
   }
   uint32_t mode = how == kExclusive ? 0600 : sa.req.mode.value_or(0644);
@@ -548,8 +545,7 @@ HandlerResult Nfs3Program::Mkdir(const CallContext& ctx, XdrDecoder& a,
   Stat s = Resolve(ctx, fh, &dir);
   if (s != kOk) {
     e.U32(s);
-    PutWcc(&e, dir.exp ? std::optional<Attr>(dir.attr) : std::nullopt,
-           std::nullopt, opts_.fsid);
+    PutWcc(&e, dir.Pre(), std::nullopt, opts_.fsid);
     return {};
   }
   Result<Attr> r =
@@ -569,8 +565,7 @@ HandlerResult Nfs3Program::Symlink(const CallContext& ctx, XdrDecoder& a,
   Stat s = Resolve(ctx, fh, &dir);
   if (s != kOk) {
     e.U32(s);
-    PutWcc(&e, dir.exp ? std::optional<Attr>(dir.attr) : std::nullopt,
-           std::nullopt, opts_.fsid);
+    PutWcc(&e, dir.Pre(), std::nullopt, opts_.fsid);
     return {};
   }
   Result<Attr> r = vfs_->Symlink(dir.op, dir.ino, name, target);
@@ -610,8 +605,7 @@ HandlerResult Nfs3Program::Mknod(const CallContext& ctx, XdrDecoder& a,
   if (s == kOk && fmt == 0) s = kErrBadtype;
   if (s != kOk) {
     e.U32(s);
-    PutWcc(&e, dir.exp ? std::optional<Attr>(dir.attr) : std::nullopt,
-           std::nullopt, opts_.fsid);
+    PutWcc(&e, dir.Pre(), std::nullopt, opts_.fsid);
     return {};
   }
   Result<Attr> r = vfs_->Mknod(dir.op, dir.ino, name,
@@ -629,8 +623,7 @@ HandlerResult Nfs3Program::Remove(const CallContext& ctx, XdrDecoder& a,
   Stat s = Resolve(ctx, fh, &dir);
   Status st = s == kOk ? vfs_->Unlink(dir.op, dir.ino, name) : Status::Ok();
   e.U32(s != kOk ? s : StatOf(st));
-  PutWcc(&e, dir.exp ? std::optional<Attr>(dir.attr) : std::nullopt,
-         dir.exp ? AttrOf(dir.ino) : std::nullopt, opts_.fsid);
+  PutWcc(&e, dir.Pre(), PostOf(dir), opts_.fsid);
   return {};
 }
 
@@ -643,8 +636,7 @@ HandlerResult Nfs3Program::Rmdir(const CallContext& ctx, XdrDecoder& a,
   Stat s = Resolve(ctx, fh, &dir);
   Status st = s == kOk ? vfs_->Rmdir(dir.op, dir.ino, name) : Status::Ok();
   e.U32(s != kOk ? s : StatOf(st));
-  PutWcc(&e, dir.exp ? std::optional<Attr>(dir.attr) : std::nullopt,
-         dir.exp ? AttrOf(dir.ino) : std::nullopt, opts_.fsid);
+  PutWcc(&e, dir.Pre(), PostOf(dir), opts_.fsid);
   return {};
 }
 
@@ -665,10 +657,8 @@ HandlerResult Nfs3Program::Rename(const CallContext& ctx, XdrDecoder& a,
     s = StatOf(st);
   }
   e.U32(s);
-  PutWcc(&e, from.exp ? std::optional<Attr>(from.attr) : std::nullopt,
-         from.exp ? AttrOf(from.ino) : std::nullopt, opts_.fsid);
-  PutWcc(&e, to.exp ? std::optional<Attr>(to.attr) : std::nullopt,
-         to.exp ? AttrOf(to.ino) : std::nullopt, opts_.fsid);
+  PutWcc(&e, from.Pre(), PostOf(from), opts_.fsid);
+  PutWcc(&e, to.Pre(), PostOf(to), opts_.fsid);
   return {};
 }
 
@@ -685,9 +675,8 @@ HandlerResult Nfs3Program::Link(const CallContext& ctx, XdrDecoder& a,
   if (s == kOk)
     s = StatOf(vfs_->Link(dir.op, file.ino, dir.ino, name).status());
   e.U32(s);
-  PutPostOpAttr(&e, file.exp ? AttrOf(file.ino) : std::nullopt, opts_.fsid);
-  PutWcc(&e, dir.exp ? std::optional<Attr>(dir.attr) : std::nullopt,
-         dir.exp ? AttrOf(dir.ino) : std::nullopt, opts_.fsid);
+  PutPostOpAttr(&e, PostOf(file), opts_.fsid);
+  PutWcc(&e, dir.Pre(), PostOf(dir), opts_.fsid);
   return {};
 }
 
@@ -716,8 +705,7 @@ HandlerResult Nfs3Program::DoReaddir(const CallContext& ctx, XdrDecoder& a,
   if (s == kOk && !dir.attr.inode.is_dir()) s = kErrNotdir;
   if (s != kOk) {
     e.U32(s);
-    PutPostOpAttr(&e, dir.exp ? std::optional<Attr>(dir.attr) : std::nullopt,
-                  opts_.fsid);
+    PutPostOpAttr(&e, dir.Pre(), opts_.fsid);
     return {};
   }
   // The verifier names the directory; cookies stay valid for its life.
@@ -804,8 +792,7 @@ HandlerResult Nfs3Program::Fsstat(const CallContext& ctx, XdrDecoder& a,
     s = StatOf(fs.status());
   }
   e.U32(s);
-  PutPostOpAttr(&e, t.exp ? std::optional<Attr>(t.attr) : std::nullopt,
-                opts_.fsid);
+  PutPostOpAttr(&e, t.Pre(), opts_.fsid);
   if (s != kOk) return {};
   e.U64(fs->total_bytes);
   e.U64(fs->free_bytes);
@@ -824,8 +811,7 @@ HandlerResult Nfs3Program::Fsinfo(const CallContext& ctx, XdrDecoder& a,
   Target t;
   Stat s = Resolve(ctx, fh, &t);
   e.U32(s);
-  PutPostOpAttr(&e, t.exp ? std::optional<Attr>(t.attr) : std::nullopt,
-                opts_.fsid);
+  PutPostOpAttr(&e, t.Pre(), opts_.fsid);
   if (s != kOk) return {};
   uint32_t io = UdpLimit(ctx) ? kUdpMaxIo : opts_.max_io;
   e.U32(io);                             // rtmax
@@ -850,8 +836,7 @@ HandlerResult Nfs3Program::Pathconf(const CallContext& ctx, XdrDecoder& a,
   Target t;
   Stat s = Resolve(ctx, fh, &t);
   e.U32(s);
-  PutPostOpAttr(&e, t.exp ? std::optional<Attr>(t.attr) : std::nullopt,
-                opts_.fsid);
+  PutPostOpAttr(&e, t.Pre(), opts_.fsid);
   if (s != kOk) return {};
   e.U32(65000);  // linkmax (the vfs's EMLINK limit)
   e.U32(static_cast<uint32_t>(kMaxNameLength));

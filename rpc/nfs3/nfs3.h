@@ -59,6 +59,10 @@ class Nfs3Program : public RpcProgram {
     InodeId ino = kInvalidInode;
     Attr attr;
     OpContext op;
+    // Attributes before the operation, if the handle resolved.
+    std::optional<Attr> Pre() const {
+      return exp ? std::optional<Attr>(attr) : std::nullopt;
+    }
   };
 
  private:
@@ -66,6 +70,10 @@ class Nfs3Program : public RpcProgram {
                      Target* t) const;
   std::string HandleOf(const Export* exp, const Attr& a) const;
   std::optional<Attr> AttrOf(InodeId ino) const;
+  // Attributes now, if the handle resolved.
+  std::optional<Attr> PostOf(const Target& t) const {
+    return t.exp ? AttrOf(t.ino) : std::nullopt;
+  }
   bool UdpLimit(const CallContext& ctx) const;
 
   using Proc = HandlerResult (Nfs3Program::*)(const CallContext&, XdrDecoder&,

@@ -10,6 +10,7 @@
 #include "rpc/client.h"
 #include "rpc/portmap/portmap.h"
 #include "util/coding.h"
+#include "util/file_util.h"
 #include "util/log.h"
 
 namespace concordfs::rpc {
@@ -199,26 +200,6 @@ void CallbackWorkers::Stop() {
 
 // ---- NsmState ----
 
-namespace {
-
-Status WriteFileDurably(const std::string& path, const std::string& data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Error(errno, "create " + tmp);
-  bool ok = ::write(fd, data.data(), data.size()) ==
-                static_cast<ssize_t>(data.size()) &&
-            ::fsync(fd) == 0;
-  int err = errno;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    if (ok) err = errno;
-    return Status::Error(err, "write " + path);
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 Result<std::unique_ptr<NsmState>> NsmState::Open(const std::string& dir) {
   auto s = std::unique_ptr<NsmState>(new NsmState());
   s->dir_ = dir;
@@ -243,7 +224,8 @@ Result<std::unique_ptr<NsmState>> NsmState::Open(const std::string& dir) {
 }
 
 Status NsmState::SaveState() {
-  return WriteFileDurably(dir_ + "/nsm-state", std::to_string(state_) + "\n");
+  return WriteFileAtomically(dir_ + "/nsm-state",
+                             std::to_string(state_) + "\n");
 }
 
 void NsmState::SaveHostsLocked() {
@@ -251,7 +233,7 @@ void NsmState::SaveHostsLocked() {
   for (const auto& [name, p] : hosts_) {
     data += name + " " + p.AddressString() + "\n";
   }
-  Status st = WriteFileDurably(dir_ + "/nsm-hosts", data);
+  Status st = WriteFileAtomically(dir_ + "/nsm-hosts", data);
   if (!st.ok()) CFS_LOG_WARN("nsm: {}", st.ToString());
 }
 
@@ -415,33 +397,24 @@ bool NlmProgram::NonIdempotent(uint32_t, uint32_t proc) const {
   }
 }
 
-namespace {
-
-// Looks up the client's NLM port through its portmapper.
-Result<uint16_t> ClientNlmPort(const Peer& client, uint16_t portmap_port,
-                               uint32_t vers, Transport t) {
-  std::string args;
-  XdrEncoder e(&args);
-  e.U32(kNlmProgram);
-  e.U32(vers);
-  e.U32(t == Transport::kTcp ? kIpProtoTcp : kIpProtoUdp);
-  e.U32(0);
-  CallOptions o;
-  o.timeout = std::chrono::milliseconds(1000);
-  o.attempts = 2;
-  CFS_ASSIGN_OR_RETURN(std::string r,
-                       Call(WithPort(client, portmap_port), kPortmapProgram, 2,
-                            3 /* GETPORT */, args, o));
-  XdrDecoder d(r);
-  uint32_t port = d.U32();
-  if (!d.ok() || port == 0 || port > 0xffff) {
-    return Status::Error(
-        ECONNREFUSED, "no NLM service registered at " + client.AddressString());
+void NlmProgram::SendOneWay(const Peer& to, Transport t, uint32_t vers,
+                            uint32_t proc, const std::string& args,
+                            std::chrono::milliseconds timeout) {
+  if (t == Transport::kUdp && send_udp_) {
+    // From the server's own socket, where (macOS) clients expect it.
+    static std::atomic<uint32_t> xid{0x4e4c4d00};
+    std::string msg;
+    AppendCallHeader(&msg, xid.fetch_add(1), kNlmProgram, vers, proc);
+    msg += args;
+    send_udp_(to, std::move(msg));
+    return;
   }
-  return static_cast<uint16_t>(port);
+  CallOptions o;
+  o.transport = t;
+  o.timeout = timeout;
+  o.attempts = 1;
+  (void)rpc::Call(to, kNlmProgram, vers, proc, args, o);
 }
-
-}  // namespace
 
 HandlerResult NlmProgram::Call(const CallContext& ctx, XdrDecoder& args,
                                std::string* out) {
@@ -454,46 +427,30 @@ HandlerResult NlmProgram::Call(const CallContext& ctx, XdrDecoder& args,
   if (proc >= kTestMsg && proc <= kGrantedMsg) {
     // Asynchronous request: do the work, answer with the _RES call.
     std::string res;
-    bool dummy = false;
-    HandlerResult r = Dispatch(ctx, proc - 5, args, &res, &dummy);
+    HandlerResult r = Dispatch(ctx, proc - 5, args, &res);
     if (r.stat != AcceptStat::kSuccess) return r;
     Peer peer = ctx.peer;
     Transport t = ctx.transport;
     uint32_t res_proc = proc + 5;
     auto send = [this, peer, t, vers, res_proc, res = std::move(res)] {
-      Result<uint16_t> port =
-          ClientNlmPort(peer, opts_.client_portmap_port, vers, t);
+      Result<uint16_t> port = PmapGetPort(
+          WithPort(peer, opts_.client_portmap_port), kNlmProgram, vers, t);
       if (!port.ok()) {
         CFS_LOG_WARN("nlm: cannot answer {}: {}", peer.AddressString(),
                      port.status().ToString());
         return;
       }
-      Peer to = WithPort(peer, *port);
-      if (t == Transport::kUdp && send_udp_) {
-        std::string msg;
-        static std::atomic<uint32_t> xid{0x4e4c4d00};
-        AppendCallHeader(&msg, xid.fetch_add(1), kNlmProgram, vers, res_proc);
-        msg += res;
-        send_udp_(to, std::move(msg));
-        return;
-      }
-      CallOptions o;
-      o.transport = t;
-      o.timeout = std::chrono::milliseconds(1000);
-      o.attempts = 1;
-      (void)rpc::Call(to, kNlmProgram, vers, res_proc, res, o);
+      SendOneWay(WithPort(peer, *port), t, vers, res_proc, res,
+                 std::chrono::milliseconds(1000));
     };
     callbacks_.Post(std::move(send));
     return HandlerResult::NoReply();
   }
-  bool async_res = false;
-  return Dispatch(ctx, proc, args, out, &async_res);
+  return Dispatch(ctx, proc, args, out);
 }
 
 HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
-                                   XdrDecoder& args, std::string* out,
-                                   bool* async_res) {
-  (void)async_res;
+                                   XdrDecoder& args, std::string* out) {
   XdrEncoder e(out);
   const uint32_t vers = ctx.header.vers;
   const bool via_msg =
@@ -765,8 +722,9 @@ void NlmProgram::SendGranted(const std::shared_ptr<Pending>& p) {
   a.caller = opts_.server_name;
   PutAlock(e, p->vers, a);
   for (int attempt = 0; attempt < opts_.granted_attempts; ++attempt) {
-    Result<uint16_t> port = ClientNlmPort(p->peer, opts_.client_portmap_port,
-                                          p->vers, p->transport);
+    Result<uint16_t> port =
+        PmapGetPort(WithPort(p->peer, opts_.client_portmap_port), kNlmProgram,
+                    p->vers, p->transport);
     if (!port.ok()) {
       CFS_LOG_DEBUG("nlm: GRANTED to {}: {}", p->peer.AddressString(),
                     port.status().ToString());
@@ -780,20 +738,8 @@ void NlmProgram::SendGranted(const std::shared_ptr<Pending>& p) {
         std::lock_guard<std::mutex> lk(mu_);
         granted_msgs_[p->waiter] = p->request;
       }
-      std::string msg;
-      static std::atomic<uint32_t> xid{0x47524e00};
-      AppendCallHeader(&msg, xid.fetch_add(1), kNlmProgram, p->vers,
-                       kGrantedMsg);
-      msg += args;
-      if (p->transport == Transport::kUdp && send_udp_) {
-        send_udp_(to, std::move(msg));
-      } else {
-        CallOptions o;
-        o.transport = p->transport;
-        o.timeout = opts_.granted_timeout;
-        o.attempts = 1;
-        (void)rpc::Call(to, kNlmProgram, p->vers, kGrantedMsg, args, o);
-      }
+      SendOneWay(to, p->transport, p->vers, kGrantedMsg, args,
+                 opts_.granted_timeout);
       return;
     }
     CallOptions o;
@@ -858,32 +804,23 @@ void NlmProgram::NotifyRestart(uint32_t) {
   for (const auto& [name, addr] : nsm_->Hosts()) {
     Peer host = addr;
     callbacks_.Post([this, host, state, name = name] {
-      std::string args;
-      XdrEncoder e(&args);
-      e.U32(kNsmProgram);
-      e.U32(1);
-      e.U32(kIpProtoUdp);
-      e.U32(0);
-      CallOptions o;
-      o.timeout = std::chrono::milliseconds(1000);
-      o.attempts = 3;
-      Result<std::string> r =
-          rpc::Call(WithPort(host, opts_.client_portmap_port), kPortmapProgram,
-                    2, 3 /* GETPORT */, args, o);
-      XdrDecoder d(r.ok() ? std::string_view(*r) : std::string_view());
-      uint32_t port = d.U32();
-      if (!r.ok() || !d.ok() || port == 0 || port > 0xffff) {
+      Result<uint16_t> port =
+          PmapGetPort(WithPort(host, opts_.client_portmap_port), kNsmProgram, 1,
+                      Transport::kUdp, 3);
+      if (!port.ok()) {
         CFS_LOG_WARN("nsm: cannot notify '{}' at {}: no status monitor", name,
                      host.AddressString());
         return;
       }
+      CallOptions o;
+      o.timeout = std::chrono::milliseconds(1000);
+      o.attempts = 3;
       std::string note;
       XdrEncoder n(&note);
       n.String(opts_.server_name);
       n.I32(state);
-      Result<std::string> s =
-          rpc::Call(WithPort(host, static_cast<uint16_t>(port)), kNsmProgram, 1,
-                    6 /* SM_NOTIFY */, note, o);
+      Result<std::string> s = rpc::Call(WithPort(host, *port), kNsmProgram, 1,
+                                        6 /* SM_NOTIFY */, note, o);
       if (s.ok()) {
         CFS_LOG_INFO("nsm: notified '{}' of state {}", name, state);
       } else {
@@ -894,18 +831,6 @@ void NlmProgram::NotifyRestart(uint32_t) {
 }
 
 // ---- NSM ----
-
-namespace {
-
-bool FromLoopback(const Peer& p) {
-  Peer u = p.Unmapped();
-  if (u.family == AF_INET) return u.addr[0] == 127;
-  static const uint8_t kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0,
-                                          0, 0, 0, 0, 0, 0, 0, 1};
-  return std::memcmp(u.addr, kV6Loopback, 16) == 0;
-}
-
-}  // namespace
 
 HandlerResult NsmProgram::Call(const CallContext& ctx, XdrDecoder& args,
                                std::string* out) {
@@ -937,7 +862,7 @@ HandlerResult NsmProgram::Call(const CallContext& ctx, XdrDecoder& args,
       args.Fixed(16);  // priv
       if (!args.ok()) return {AcceptStat::kGarbageArgs};
       // Only local services may ask to be told about other hosts.
-      if (!FromLoopback(ctx.peer)) {
+      if (!ctx.peer.IsLoopback()) {
         e.U32(kStatFail);
         e.I32(state_->state());
         return {};
@@ -958,7 +883,7 @@ HandlerResult NsmProgram::Call(const CallContext& ctx, XdrDecoder& args,
       args.U32();
       args.U32();
       if (!args.ok()) return {AcceptStat::kGarbageArgs};
-      if (FromLoopback(ctx.peer)) {
+      if (ctx.peer.IsLoopback()) {
         std::lock_guard<std::mutex> lk(mu_);
         monitors_.erase(mon_name);
       }
@@ -971,7 +896,7 @@ HandlerResult NsmProgram::Call(const CallContext& ctx, XdrDecoder& args,
       args.U32();
       args.U32();
       if (!args.ok()) return {AcceptStat::kGarbageArgs};
-      if (FromLoopback(ctx.peer)) {
+      if (ctx.peer.IsLoopback()) {
         std::lock_guard<std::mutex> lk(mu_);
         monitors_.clear();
       }
@@ -979,7 +904,7 @@ HandlerResult NsmProgram::Call(const CallContext& ctx, XdrDecoder& args,
       return {};
     }
     case kSmSimuCrash:
-      if (FromLoopback(ctx.peer)) {
+      if (ctx.peer.IsLoopback()) {
         state_->Bump();
         if (nlm_ != nullptr) nlm_->NotifyRestart();
       }

@@ -137,11 +137,16 @@ class NlmProgram : public RpcProgram {
   struct Host;
 
  private:
+  // Runs `proc` (a synchronous procedure number; the _MSG variants map to
+  // it) and writes its results to `out`.
   HandlerResult Dispatch(const CallContext& ctx, uint32_t proc,
-                         XdrDecoder& args, std::string* out, bool* async_res);
+                         XdrDecoder& args, std::string* out);
   // On a callback thread: tells the client its blocked lock is granted;
   // takes the lock back if the client never accepts it.
   void SendGranted(const std::shared_ptr<Pending>& p);
+  // A call whose answer we do not wait for (_RES, GRANTED_MSG).
+  void SendOneWay(const Peer& to, Transport t, uint32_t vers, uint32_t proc,
+                  const std::string& args, std::chrono::milliseconds timeout);
 
   Vfs* vfs_;
   locking::LockManager* locks_;

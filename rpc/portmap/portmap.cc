@@ -35,14 +35,6 @@ enum RpcbProc : uint32_t {
 constexpr uint32_t kMaxNetIdLen = 64;
 constexpr uint32_t kMaxUaddrLen = 128;
 
-bool IsLoopback(const Peer& p) {
-  Peer u = p.Unmapped();
-  if (u.family == AF_INET) return u.addr[0] == 127;
-  static const uint8_t kV6Loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0,
-                                          0, 0, 0, 0, 0, 0, 0, 1};
-  return std::memcmp(u.addr, kV6Loopback, 16) == 0;
-}
-
 uint32_t ProtoOf(std::string_view netid) {
   if (netid == "tcp") return kIpProtoTcp;
   if (netid == "udp") return kIpProtoUdp;
@@ -167,7 +159,7 @@ HandlerResult PortmapProgram::CallV2(const CallContext& ctx, XdrDecoder& args,
   const char* netid = NetIdOfProto(prot);
   switch (proc) {
     case kPmapSet: {
-      bool ok = netid != nullptr && port <= 0xffff && IsLoopback(ctx.peer);
+      bool ok = netid != nullptr && port <= 0xffff && ctx.peer.IsLoopback();
       if (ok) {
         Peer at = Peer::V4(0, static_cast<uint16_t>(port));
         ok = reg_->Set({prog, vers, netid, MakeUaddr(at), "pmap"});
@@ -176,7 +168,7 @@ HandlerResult PortmapProgram::CallV2(const CallContext& ctx, XdrDecoder& args,
       return {};
     }
     case kPmapUnset:
-      e.Bool(IsLoopback(ctx.peer) && reg_->Unset(prog, vers, {}));
+      e.Bool(ctx.peer.IsLoopback() && reg_->Unset(prog, vers, {}));
       return {};
     case kPmapGetport: {
       Mapping m;
@@ -211,7 +203,7 @@ HandlerResult PortmapProgram::CallV34(const CallContext& ctx, XdrDecoder& args,
     case kRpcbUnset: {
       Mapping m;
       if (!read_rpcb(&m)) return {AcceptStat::kGarbageArgs};
-      bool ok = IsLoopback(ctx.peer);
+      bool ok = ctx.peer.IsLoopback();
       if (ok && proc == kRpcbSet) {
         Peer p;
         ok = !m.netid.empty() && ParseUaddr(m.uaddr, &p) && reg_->Set(m);
@@ -377,6 +369,29 @@ void UnregisterWithRpcbind(const Peer& rpcbind,
     o.attempts = 1;
     (void)Call(rpcbind, kPortmapProgram, 2, kPmapUnset, args, o);
   }
+}
+
+Result<uint16_t> PmapGetPort(const Peer& host, uint32_t prog, uint32_t vers,
+                             Transport t, int attempts) {
+  std::string args;
+  XdrEncoder e(&args);
+  e.U32(prog);
+  e.U32(vers);
+  e.U32(t == Transport::kTcp ? kIpProtoTcp : kIpProtoUdp);
+  e.U32(0);
+  CallOptions o;
+  o.timeout = std::chrono::milliseconds(1000);
+  o.attempts = attempts;
+  CFS_ASSIGN_OR_RETURN(std::string r,
+                       Call(host, kPortmapProgram, 2, kPmapGetport, args, o));
+  XdrDecoder d(r);
+  uint32_t port = d.U32();
+  if (!d.ok() || port == 0 || port > 0xffff) {
+    return Status::Error(ECONNREFUSED, "program " + std::to_string(prog) +
+                                           " is not registered at " +
+                                           host.AddressString());
+  }
+  return static_cast<uint16_t>(port);
 }
 
 bool RpcbindAnswers(const Peer& rpcbind) {

@@ -88,6 +88,10 @@ Status RegisterWithRpcbind(const Peer& rpcbind,
 // Best effort: removes prog/vers registrations.
 void UnregisterWithRpcbind(const Peer& rpcbind,
                            const std::vector<Mapping>& mappings);
+// Asks the portmapper at `host` (PMAP v2 GETPORT) where prog/vers listens
+// on transport `t`. ECONNREFUSED when it is not registered.
+Result<uint16_t> PmapGetPort(const Peer& host, uint32_t prog, uint32_t vers,
+                             Transport t, int attempts = 2);
 // True when something answers the portmapper NULL procedure at `rpcbind`.
 bool RpcbindAnswers(const Peer& rpcbind);
 
