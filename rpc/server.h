@@ -24,30 +24,13 @@
 #include <memory>
 #include <string>
 
+#include "net/io_pool.h"
 #include "rpc/program.h"
 #include "util/status.h"
 
 namespace concordfs::rpc {
 
-// The threads shared by all RPC (and later SMB) servers: `io_threads` I/O
-// threads (one io_context each) and `workers` threads for blocking calls.
-class IoPool {
- public:
-  IoPool(int io_threads, int workers);
-  ~IoPool();  // stops and joins
-  void Start();
-  void Stop();
-  // boost::asio::io_context*, kept opaque here: the listeners' context, and
-  // the next context for a new connection (round robin).
-  void* main_io();
-  void* next_io();
-  // Runs `fn` on a worker thread.
-  void Work(std::function<void()> fn);
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+using net::IoPool;
 
 struct ServerOptions {
   std::string address = "127.0.0.1";  // numeric IPv4/IPv6 address
