@@ -77,6 +77,7 @@ struct SetAttrRequest {
   bool mtime_now = false;
   std::optional<NanoTime> btime;  // SMB may set the birth time
   std::optional<uint32_t> dos_attrs;
+  std::optional<uint64_t> alloc_size;  // SMB allocation size hint
   // Open file the change is made through (ftruncate); 0 = by path.
   uint64_t handle = 0;
 };

@@ -42,11 +42,12 @@ inline void TouchCtime(Inode* inode, NanoTime now) {
 
 // Must this change be on stable storage before the caller hears of it?
 // Local (FUSE) callers get local-filesystem semantics: changes are durable
-// at fsync/fsyncdir/syncfs, like ext4. NFS requires namespace and attribute
-// changes to be stable before the reply (RFC 1813), and SMB clients expect
-// the same of a server. Crash consistency is the same either way.
+// at fsync/fsyncdir/syncfs, like ext4. SMB clients get what NTFS (and Samba
+// on a local filesystem) give them: durable at FLUSH or with write-through.
+// NFS requires namespace and attribute changes to be stable before the reply
+// (RFC 1813). Crash consistency is the same either way.
 inline bool SyncedFor(const OpContext& ctx) {
-  return ctx.origin != Origin::kFuse;
+  return ctx.origin != Origin::kFuse && ctx.origin != Origin::kSmb;
 }
 
 inline Result<Inode> RequireDir(Result<Inode> r) {

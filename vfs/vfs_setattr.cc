@@ -45,7 +45,8 @@ Status Vfs::CheckSetAttr(const OpContext& ctx, const Inode& n,
   if ((req.atime || req.mtime || req.btime) && !owner) {
     return Status::Perm("explicit times by non-owner");
   }
-  if ((req.atime_now || req.mtime_now || req.dos_attrs) && !owner) {
+  if ((req.atime_now || req.mtime_now || req.dos_attrs || req.alloc_size) &&
+      !owner) {
     CFS_RETURN_IF_ERROR(CheckAccess(n, cred, kMayWrite));
   }
   return Status::Ok();
@@ -79,6 +80,7 @@ Result<Attr> Vfs::SetAttr(const OpContext& ctx, InodeId ino,
   if (req.mtime) n.mtime = *req.mtime;
   if (req.btime) n.btime = *req.btime;
   if (req.dos_attrs) n.dos_attrs = *req.dos_attrs;
+  if (req.alloc_size) n.alloc_size = *req.alloc_size;
   vfs_internal::TouchCtime(&n, now);
   MetadataBatch b;
   b.set_durable(false);  // synced by CommitFor, outside the locks
