@@ -66,15 +66,13 @@ Authenticator::Step Authenticator::First(std::string_view buf) {
   }
   if (IsNtlmssp(buf)) {
     wrap_ = Wrap::kRaw;
-    return Negotiate(buf, false, false);
+    return Negotiate(buf, false);
   }
   if (LooksLikeSpnegoInit(buf)) {
     wrap_ = Wrap::kSpnego;
     return FirstSpnego(buf);
   }
-  return Fail(kStatusInvalidParameter,
-              "security blob is neither SPNEGO nor "
-              "NTLMSSP");
+  return Fail(kStatusInvalidParameter, "blob is neither SPNEGO nor NTLMSSP");
 }
 
 Authenticator::Step Authenticator::FirstSpnego(std::string_view buf) {
@@ -91,7 +89,7 @@ Authenticator::Step Authenticator::FirstSpnego(std::string_view buf) {
   // The optimistic token belongs to the client's first mechanism; a client
   // that could not start that one may still send an NTLMSSP token.
   if (init->mech_token && (preferred || IsNtlmssp(*init->mech_token))) {
-    return Negotiate(*init->mech_token, true, false);
+    return Negotiate(*init->mech_token, true);
   }
   // Select NTLMSSP and let the client start it (RFC 4178 4.2.2: when the
   // selected mechanism is not the client's first choice, ask for the MIC).
@@ -116,14 +114,13 @@ Authenticator::Step Authenticator::NextSpnego(std::string_view buf) {
     return Fail(kStatusInvalidParameter, "NegTokenResp without a token");
   }
   if (phase_ == Phase::kAwaitNegotiate) {
-    return Negotiate(*resp->response_token, false, false);
+    return Negotiate(*resp->response_token, false);
   }
   return Authenticate(*resp->response_token, resp->mech_list_mic);
 }
 
 Authenticator::Step Authenticator::Negotiate(std::string_view ntlm,
-                                             bool first_reply,
-                                             bool request_mic) {
+                                             bool first_reply) {
   NtlmServer::ChallengeResult r = ntlm_.HandleNegotiate(ntlm);
   if (r.status != kStatusMoreProcessingRequired) {
     return Fail(r.status, std::move(r.error));
@@ -136,8 +133,8 @@ Authenticator::Step Authenticator::Negotiate(std::string_view ntlm,
     return s;
   }
   NegTokenRespOut resp;
-  resp.neg_state =
-      request_mic ? NegState::kRequestMic : NegState::kAcceptIncomplete;
+  resp.neg_state = NegState::kAcceptIncomplete;
+  // supportedMech goes in the first reply only (RFC 4178 4.2.2).
   if (first_reply) resp.supported_mech = std::string(kOidNtlmssp);
   resp.response_token = std::move(r.challenge);
   s.out_token = EncodeNegTokenResp(resp);

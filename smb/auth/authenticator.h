@@ -64,7 +64,7 @@ class Authenticator {
   Step First(std::string_view buf);
   Step FirstSpnego(std::string_view buf);
   Step NextSpnego(std::string_view buf);
-  Step Negotiate(std::string_view ntlm, bool first_reply, bool request_mic);
+  Step Negotiate(std::string_view ntlm, bool first_reply);
   Step Authenticate(std::string_view ntlm,
                     std::optional<std::string_view> mech_list_mic);
   Step Fail(uint32_t status, std::string error);

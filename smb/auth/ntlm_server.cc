@@ -33,6 +33,24 @@ bool IsAnonymous(const NtlmAuthenticate& a) {
          (a.lm_response.empty() || a.lm_response == std::string_view("\0", 1));
 }
 
+// Why a non-anonymous AUTHENTICATE is not usable NTLMv2, or nullptr.
+const char* NotNtlmV2(const NtlmAuthenticate& a) {
+  if (a.nt_response.empty()) return "LM-only response refused";
+  if (a.nt_response.size() == 24) return "NTLMv1 response refused";
+  if (a.user.empty()) return "empty user name";
+  return nullptr;
+}
+
+// NTLMv2: KeyExchangeKey = SessionBaseKey. With KEY_EXCH the client's random
+// key, RC4-encrypted under it, becomes the ExportedSessionKey; nullopt if
+// that encrypted key does not have the one valid size.
+std::optional<std::string> ExportedSessionKey(std::string kxkey, uint32_t flags,
+                                              std::string_view encrypted) {
+  if (!(flags & kNtlmNegotiateKeyExch)) return kxkey;
+  if (encrypted.size() != 16) return std::nullopt;
+  return Rc4Once(kxkey, encrypted);
+}
+
 // The client's MsvAvFlags from the NTLMv2 blob (0 when absent or malformed:
 // the pairs are covered by NTProofStr, so a malformed list is the client's
 // own doing and only costs it the MIC check it asked for).
@@ -199,15 +217,9 @@ NtlmServer::AuthResult NtlmServer::HandleAuthenticate(
     r.anonymous = true;
     return r;
   }
-  if (auth->nt_response.empty()) {
-    return Fail(kStatusLogonFailure, "LM-only response refused");
-  }
-  if (auth->nt_response.size() == 24) {
-    return Fail(kStatusLogonFailure, "NTLMv1 response refused");
-  }
+  if (const char* why = NotNtlmV2(*auth)) return Fail(kStatusLogonFailure, why);
   std::optional<NtlmV2Response> v2 = ParseNtlmV2Response(auth->nt_response);
   if (!v2) return Fail(kStatusLogonFailure, "malformed NTLMv2 response");
-  if (auth->user.empty()) return Fail(kStatusLogonFailure, "empty user name");
 
   std::optional<SmbUser> user;
   if (lookup_) user = lookup_(auth->user, auth->domain);
@@ -221,20 +233,17 @@ NtlmServer::AuthResult NtlmServer::HandleAuthenticate(
     return Fail(kStatusLogonFailure, "NTLMv2 timestamp too far from now");
   }
 
-  // NTLMv2: KeyExchangeKey = SessionBaseKey.
-  std::string kxkey = SessionBaseKeyV2(*ntowf, v2->nt_proof_str);
-  if (r.flags & kNtlmNegotiateKeyExch) {
-    if (auth->encrypted_random_session_key.size() != 16) {
-      return Fail(kStatusInvalidParameter,
-                  "KEY_EXCH without a 16-byte encrypted session key");
-    }
-    r.session_key = Rc4Once(kxkey, auth->encrypted_random_session_key);
-  } else {
-    r.session_key = kxkey;
+  std::optional<std::string> key =
+      ExportedSessionKey(SessionBaseKeyV2(*ntowf, v2->nt_proof_str), r.flags,
+                         auth->encrypted_random_session_key);
+  if (!key) {
+    return Fail(kStatusInvalidParameter,
+                "KEY_EXCH without a 16-byte encrypted session key");
   }
-  if (r.session_key.size() != 16) {
+  if (key->size() != 16) {
     return Fail(kStatusLogonFailure, "session key derivation failed");
   }
+  r.session_key = std::move(*key);
   if (ClientAvFlags(v2->av_pairs) & kAvFlagMicPresent) {
     if (!auth->has_mic_field || !MicValid(authenticate, r.session_key)) {
       return Fail(kStatusLogonFailure, "AUTHENTICATE MIC missing or wrong");
