@@ -5,6 +5,58 @@
 #include "smb/wire/unicode.h"
 
 namespace concordfs::smb {
+namespace {
+
+// The fields between FileNameLength and FileName, per class.
+void PutClassFields(LeWriter* w, uint8_t info_class, const Inode& n,
+                    uint32_t ea_size, uint32_t tag) {
+  switch (info_class) {
+    case kFileDirectoryInformation:
+      break;
+    case kFileFullDirectoryInformation:
+      w->U32(ea_size);
+      break;
+    case kFileBothDirectoryInformation:
+      w->U32(ea_size);
+      w->U8(0);  // ShortNameLength
+      w->U8(0);  // Reserved
+      w->Zeros(24);
+      break;
+    case kFileIdBothDirectoryInformation:
+      w->U32(ea_size);
+      w->U8(0);
+      w->U8(0);
+      w->Zeros(24);
+      w->U16(0);  // Reserved2
+      w->U64(FileIdOf(n));
+      break;
+    case kFileIdFullDirectoryInformation:
+      w->U32(ea_size);
+      w->U32(0);  // Reserved
+      w->U64(FileIdOf(n));
+      break;
+    case kFileIdExtdDirectoryInformation:
+      w->U32(0);  // EaSize
+      w->U32(tag);
+      w->U64(FileIdOf(n));
+      w->U64(0);
+      break;
+    case kFileId64ExtdDirectoryInformation:
+      w->U32(0);
+      w->U32(tag);
+      w->U64(FileIdOf(n));
+      break;
+    case kFileIdAllExtdDirectoryInformation:
+      w->U32(0);
+      w->U32(tag);
+      w->U64(FileIdOf(n));
+      w->U64(FileIdOf(n));  // FileId128, low half
+      w->U64(0);
+      break;
+  }
+}
+
+}  // namespace
 
 bool IsDirInfoClass(uint8_t info_class) {
   return DirEntryFixedSize(info_class) != 0;
@@ -77,50 +129,7 @@ bool AppendDirEntry(uint8_t info_class, const DirEntryInfo& entry,
   w.U64(AllocationSize(entry.attr));
   w.U32(attrs);
   w.U32(name_len);
-  switch (info_class) {
-    case kFileDirectoryInformation:
-      break;
-    case kFileFullDirectoryInformation:
-      w.U32(ea_size);
-      break;
-    case kFileBothDirectoryInformation:
-      w.U32(ea_size);
-      w.U8(0);  // ShortNameLength
-      w.U8(0);  // Reserved
-      w.Zeros(24);
-      break;
-    case kFileIdBothDirectoryInformation:
-      w.U32(ea_size);
-      w.U8(0);
-      w.U8(0);
-      w.Zeros(24);
-      w.U16(0);  // Reserved2
-      w.U64(FileIdOf(n));
-      break;
-    case kFileIdFullDirectoryInformation:
-      w.U32(ea_size);
-      w.U32(0);  // Reserved
-      w.U64(FileIdOf(n));
-      break;
-    case kFileIdExtdDirectoryInformation:
-      w.U32(0);  // EaSize
-      w.U32(tag);
-      w.U64(FileIdOf(n));
-      w.U64(0);
-      break;
-    case kFileId64ExtdDirectoryInformation:
-      w.U32(0);
-      w.U32(tag);
-      w.U64(FileIdOf(n));
-      break;
-    case kFileIdAllExtdDirectoryInformation:
-      w.U32(0);
-      w.U32(tag);
-      w.U64(FileIdOf(n));
-      w.U64(FileIdOf(n));  // FileId128, low half
-      w.U64(0);
-      break;
-  }
+  PutClassFields(&w, info_class, n, ea_size, tag);
   w.Bytes(name);
   return true;
 }

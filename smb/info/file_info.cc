@@ -62,6 +62,50 @@ void PutStreams(LeWriter* w, const FileInfoContext& c) {
   w->Bytes(u16);
 }
 
+void PutAll(LeWriter* w, const FileInfoContext& c) {
+  const Inode& n = c.attr.inode;
+  PutBasic(w, n);
+  PutStandard(w, c);
+  w->U64(FileIdOf(n));    // InternalInformation
+  w->U32(c.ea_size);      // EaInformation
+  w->U32(c.access_mask);  // AccessInformation
+  w->U64(c.position);     // PositionInformation
+  w->U32(c.mode);         // ModeInformation
+  w->U32(0);              // AlignmentInformation
+  PutName(w, ShareRelativeName(c.name, true));
+}
+
+void PutNetworkOpen(LeWriter* w, const FileInfoContext& c) {
+  const Inode& n = c.attr.inode;
+  FileTimes t = FileTimesOf(n);
+  w->U64(t.creation);
+  w->U64(t.last_access);
+  w->U64(t.last_write);
+  w->U64(t.change);
+  w->U64(AllocationSize(c.attr));
+  w->U64(EndOfFile(n));
+  w->U32(DosAttributes(n));
+  w->U32(0);
+}
+
+void PutCompression(LeWriter* w, const Inode& n) {
+  w->U64(EndOfFile(n));  // CompressedFileSize: not compressed
+  w->U16(0);             // COMPRESSION_FORMAT_NONE
+  w->U8(0);              // CompressionUnitShift
+  w->U8(0);              // ChunkShift
+  w->U8(0);              // ClusterShift
+  w->Zeros(3);
+}
+
+void PutStandardLink(LeWriter* w, const FileInfoContext& c) {
+  const Inode& n = c.attr.inode;
+  w->U32(LinkCount(c));  // NumberOfAccessibleLinks
+  w->U32(n.is_dir() ? 1 : n.nlink);
+  w->U8(c.delete_pending ? 1 : 0);
+  w->U8(n.is_dir() ? 1 : 0);
+  w->U16(0);
+}
+
 // Classes MS-FSCC 2.4 defines that a query may name but concordfs does not
 // answer (MS-SMB2 3.3.5.20.1: STATUS_NOT_SUPPORTED for those).
 bool IsKnownUnsupported(uint8_t c) {
@@ -125,15 +169,7 @@ NtStatus EncodeFileInfo(uint8_t info_class, const FileInfoContext& c,
       w.U32(0);  // FILE_BYTE_ALIGNMENT
       break;
     case kFileAllInformation:
-      PutBasic(&w, n);
-      PutStandard(&w, c);
-      w.U64(FileIdOf(n));
-      w.U32(c.ea_size);
-      w.U32(c.access_mask);
-      w.U64(c.position);
-      w.U32(c.mode);
-      w.U32(0);  // alignment
-      PutName(&w, ShareRelativeName(c.name, true));
+      PutAll(&w, c);
       break;
     case kFileAlternateNameInformation:
       return kStatusObjectNameNotFound;
@@ -141,35 +177,17 @@ NtStatus EncodeFileInfo(uint8_t info_class, const FileInfoContext& c,
       PutStreams(&w, c);
       break;
     case kFileCompressionInformation:
-      w.U64(EndOfFile(n));  // CompressedFileSize: not compressed
-      w.U16(0);             // COMPRESSION_FORMAT_NONE
-      w.U8(0);              // CompressionUnitShift
-      w.U8(0);              // ChunkShift
-      w.U8(0);              // ClusterShift
-      w.Zeros(3);
+      PutCompression(&w, n);
       break;
-    case kFileNetworkOpenInformation: {
-      FileTimes t = FileTimesOf(n);
-      w.U64(t.creation);
-      w.U64(t.last_access);
-      w.U64(t.last_write);
-      w.U64(t.change);
-      w.U64(AllocationSize(c.attr));
-      w.U64(EndOfFile(n));
-      w.U32(DosAttributes(n));
-      w.U32(0);
+    case kFileNetworkOpenInformation:
+      PutNetworkOpen(&w, c);
       break;
-    }
     case kFileAttributeTagInformation:
       w.U32(DosAttributes(n));
       w.U32(ReparseTagOf(n));
       break;
     case kFileStandardLinkInformation:
-      w.U32(LinkCount(c));  // NumberOfAccessibleLinks
-      w.U32(n.is_dir() ? 1 : n.nlink);
-      w.U8(c.delete_pending ? 1 : 0);
-      w.U8(n.is_dir() ? 1 : 0);
-      w.U16(0);
+      PutStandardLink(&w, c);
       break;
     case kFileIdInformation:
       w.U64(c.volume_serial);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "smb/info/nt_status.h"
+#include "smb/info/wildcard.h"  // matching names against patterns
 
 namespace concordfs::smb {
 

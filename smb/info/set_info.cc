@@ -81,21 +81,21 @@ NtStatus DecodeRenameInformation(std::string_view in, RenameInfo* out) {
   // way.
   std::string_view rel = *name;
   while (!rel.empty() && rel.front() == '\\') rel.remove_prefix(1);
-  SmbPath target;
-  NtStatus st = ParseSmbPathUtf8(rel, &target);
+  SmbPath path;
+  NtStatus st = ParseSmbPathUtf8(rel, &path);
   if (st != kStatusSuccess) return st;
-  if (target.is_root() && target.stream.empty()) {
+  if (path.is_root() && path.stream.empty()) {
     return kStatusObjectNameInvalid;  // renaming onto the share root
   }
   out->replace_if_exists = replace;
   out->name = std::move(*name);
-  out->target = std::move(target);
+  out->path = std::move(path);
   return kStatusSuccess;
 }
 
 NtStatus DecodeLinkInformation(std::string_view in, RenameInfo* out) {
   NtStatus st = DecodeRenameInformation(in, out);
-  if (st == kStatusSuccess && !out->target.stream.empty()) {
+  if (st == kStatusSuccess && !out->path.stream.empty()) {
     return kStatusObjectNameInvalid;  // links name files, not streams
   }
   return st;

@@ -52,7 +52,7 @@ NtStatus DecodeBasicInformation(std::string_view in, BasicInfoChange* out);
 struct RenameInfo {
   bool replace_if_exists = false;
   std::string name;  // UTF-8, as sent
-  SmbPath target;    // parsed; leading backslashes are tolerated
+  SmbPath path;      // parsed; leading backslashes are tolerated
 };
 NtStatus DecodeRenameInformation(std::string_view in, RenameInfo* out);
 NtStatus DecodeLinkInformation(std::string_view in, RenameInfo* out);

@@ -31,67 +31,60 @@ std::vector<uint32_t> CodePoints(std::string_view s) {
 }
 
 // Longer patterns cannot name a (<= 255 character) file usefully and would
-// make the match table large.
+// make every per-entry match slow.
 constexpr size_t kMaxPatternCodePoints = 2048;
 
 constexpr uint32_t kDosStar = '<';
 constexpr uint32_t kDosQm = '>';
 constexpr uint32_t kDosDot = '"';
 
-class Matcher {
- public:
-  Matcher(std::vector<uint32_t> pat, std::vector<uint32_t> name)
-      : p_(std::move(pat)), n_(std::move(name)) {
-    last_dot_ = n_.size();
-    for (size_t i = n_.size(); i-- > 0;) {
-      if (n_[i] == '.') {
-        last_dot_ = i;
-        break;
+// Does `p` match `n`? Dynamic programming over suffixes: row[ni] says
+// whether p[pi..] matches n[ni..]; rows are built from the end of the
+// pattern backwards, so only two rows are alive (O(|n|) memory, O(|p|*|n|)
+// time, no recursion).
+bool Match(const std::vector<uint32_t>& p, const std::vector<uint32_t>& n) {
+  size_t len = n.size();
+  size_t last_dot = len;
+  for (size_t i = len; i-- > 0;) {
+    if (n[i] == '.') {
+      last_dot = i;
+      break;
+    }
+  }
+  // next[ni]: p[pi+1..] vs n[ni..]; cur[ni]: p[pi..] vs n[ni..].
+  std::vector<uint8_t> next(len + 1, 0), cur(len + 1, 0);
+  next[len] = 1;  // empty pattern matches only the empty rest
+  for (size_t pi = p.size(); pi-- > 0;) {
+    uint32_t c = p[pi];
+    for (size_t ni = len + 1; ni-- > 0;) {
+      bool end = ni == len;
+      bool m = false;
+      switch (c) {
+        case '*':
+          m = next[ni] || (!end && cur[ni + 1]);
+          break;
+        case '?':
+          m = !end && next[ni + 1];
+          break;
+        case kDosStar:
+          m = next[ni] || (!end && ni != last_dot && cur[ni + 1]);
+          break;
+        case kDosQm:
+          m = (end || n[ni] == '.') ? next[ni] : next[ni + 1];
+          break;
+        case kDosDot:
+          m = end ? next[ni] : (n[ni] == '.' && next[ni + 1]);
+          break;
+        default:
+          m = !end && n[ni] == c && next[ni + 1];
+          break;
       }
+      cur[ni] = m ? 1 : 0;
     }
-    memo_.assign((p_.size() + 1) * (n_.size() + 1), kUnknown);
+    std::swap(cur, next);
   }
-
-  bool Match() { return At(0, 0); }
-
- private:
-  static constexpr uint8_t kUnknown = 2;
-
-  // Does p_[pi..] match n_[ni..]? Memoized, so O(|p| * |n|) calls, each
-  // doing O(1) work apart from the recursion it causes.
-  bool At(size_t pi, size_t ni) {
-    uint8_t& m = memo_[pi * (n_.size() + 1) + ni];
-    if (m == kUnknown) m = Compute(pi, ni) ? 1 : 0;
-    return m == 1;
-  }
-
-  bool Compute(size_t pi, size_t ni) {
-    bool end = ni == n_.size();
-    if (pi == p_.size()) return end;
-    uint32_t c = p_[pi];
-    switch (c) {
-      case '*':
-        return At(pi + 1, ni) || (!end && At(pi, ni + 1));
-      case '?':
-        return !end && At(pi + 1, ni + 1);
-      case kDosStar:
-        return At(pi + 1, ni) || (!end && ni != last_dot_ && At(pi, ni + 1));
-      case kDosQm:
-        if (end || n_[ni] == '.') return At(pi + 1, ni);
-        return At(pi + 1, ni + 1);
-      case kDosDot:
-        if (end) return At(pi + 1, ni);
-        return n_[ni] == '.' && At(pi + 1, ni + 1);
-      default:
-        return !end && n_[ni] == c && At(pi + 1, ni + 1);
-    }
-  }
-
-  std::vector<uint32_t> p_;
-  std::vector<uint32_t> n_;
-  size_t last_dot_;
-  std::vector<uint8_t> memo_;
-};
+  return next[0] != 0;
+}
 
 }  // namespace
 
@@ -107,7 +100,7 @@ bool WildcardMatch(std::string_view pattern, std::string_view name) {
   if (!HasWildcards(up)) return up == un;
   std::vector<uint32_t> p = CodePoints(up);
   if (p.size() > kMaxPatternCodePoints) return false;
-  return Matcher(std::move(p), CodePoints(un)).Match();
+  return Match(p, CodePoints(un));
 }
 
 }  // namespace concordfs::smb

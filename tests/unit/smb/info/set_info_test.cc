@@ -79,15 +79,15 @@ TEST(SetInfo, Rename) {
             kStatusSuccess);
   EXPECT_TRUE(r.replace_if_exists);
   EXPECT_EQ(r.name, "dir\\new.txt");
-  EXPECT_EQ(r.target.components, (std::vector<std::string>{"dir", "new.txt"}));
+  EXPECT_EQ(r.path.components, (std::vector<std::string>{"dir", "new.txt"}));
   ASSERT_EQ(DecodeRenameInformation(Rename(false, "\\a\\b"), &r),
             kStatusSuccess);
   EXPECT_FALSE(r.replace_if_exists);
-  EXPECT_EQ(r.target.components, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r.path.components, (std::vector<std::string>{"a", "b"}));
   // A stream rename.
   ASSERT_EQ(DecodeRenameInformation(Rename(false, ":new"), &r), kStatusSuccess);
-  EXPECT_TRUE(r.target.is_root());
-  EXPECT_EQ(r.target.stream, "new");
+  EXPECT_TRUE(r.path.is_root());
+  EXPECT_EQ(r.path.stream, "new");
   // Bad targets.
   EXPECT_EQ(DecodeRenameInformation(Rename(false, "a*b"), &r),
             kStatusObjectNameInvalid);
@@ -114,7 +114,7 @@ TEST(SetInfo, Rename) {
 TEST(SetInfo, Link) {
   RenameInfo r;
   ASSERT_EQ(DecodeLinkInformation(Rename(true, "x\\y"), &r), kStatusSuccess);
-  EXPECT_EQ(r.target.components, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(r.path.components, (std::vector<std::string>{"x", "y"}));
   EXPECT_EQ(DecodeLinkInformation(Rename(true, "x:s"), &r),
             kStatusObjectNameInvalid);
 }
