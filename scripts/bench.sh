@@ -5,8 +5,8 @@
 # Now: vfs operations on the LevelDB backend vs the same syscalls on the
 # native filesystem (same disk), the lock manager on its own (no peer runs
 # a comparable in-process lock table), and the FUSE mount vs a native
-# directory (scripts/bench_fuse.sh). Later issues add NFS (vs
-# NFS-Ganesha) and SMB (vs Samba) workloads here.
+# directory (scripts/bench_fuse.sh), NFS vs NFS-Ganesha
+# (scripts/bench_nfs.sh) and SMB vs Samba (scripts/bench_smb.sh).
 #
 #   scripts/bench.sh [REPETITIONS]     (default 5; medians are reported)
 set -euo pipefail
@@ -32,3 +32,4 @@ python3 scripts/bench_report.py --locks "$lock_out" "$reps"
 ninja -C build/release concordfs fs_meta_bench > /dev/null
 scripts/bench_fuse.sh build/release "$reps"
 ninja -C build/release nfs_bench nlm_bench > /dev/null && scripts/bench_nfs.sh build/release "$reps"
+scripts/bench_smb.sh build/release "$reps"

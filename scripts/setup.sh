@@ -19,6 +19,9 @@ packages=(
   libnfs-dev libnfs-utils
   # rpcbind + rpcinfo: the portmapper test (system rpcbind mode); iproute2: netns
   rpcbind iproute2
+  # SMB clients nobody here wrote, used by the SMB tests: smbclient (transfers,
+  # dialects, signing, encryption) and smbtorture (Samba's protocol suites)
+  smbclient samba-testsuite
 )
 
 missing=()
