@@ -14,6 +14,7 @@
 #include "daemon/backend.h"
 #include "daemon/config.h"
 #include "daemon/nfs_service.h"
+#include "daemon/smb_service.h"
 #include "fuse/fuse_frontend.h"
 #include "metadata/fsck.h"
 #include "util/log.h"
@@ -33,6 +34,8 @@ options:
   --no-mount         do not mount (mount.enabled: false)
   --no-nfs           do not serve NFS (nfs.enabled: false)
   --nfs-port PORT    override nfs.port (NFS and MOUNT, TCP and UDP)
+  --no-smb           do not serve SMB (smb.enabled: false)
+  --smb-port PORT    override smb.port
   --print-config     print the effective configuration and exit
   --check-config     validate the configuration and exit (0 = valid)
   --repair           (fsck) reclaim orphans, remove leaked content and
@@ -40,10 +43,10 @@ options:
   --help             this text
   --version          print the version
 
-Served so far: the backend (LevelDB metadata + content store) through a
-local FUSE mount, and over NFSv3 (with MOUNT, NLM, NSM and a portmapper) on
-nfs.address; every fcntl/flock lock and every NLM lock is in one lock
-manager. SMB is not part of this build yet.
+Serves the backend (LevelDB metadata + content store) through a local FUSE
+mount, over NFSv3 (with MOUNT, NLM, NSM and a portmapper) on nfs.address
+and over SMB2/3 on smb.address; every fcntl/flock lock and every NLM lock is
+in one lock manager (SMB byte-range locks are not served yet).
 exit status: 0 ok, 1 inconsistent store (fsck), 2 usage/config error,
 3 runtime error.
 )";
@@ -56,6 +59,8 @@ struct Args {
   bool no_mount = false;
   bool no_nfs = false;
   std::string nfs_port;
+  bool no_smb = false;
+  std::string smb_port;
   bool print_config = false;
   bool check_config = false;
   bool repair = false;
@@ -92,6 +97,10 @@ bool ParseArgs(int argc, char** argv, Args* a) {
       a->no_nfs = true;
     } else if (s == "--nfs-port") {
       if (!value(&a->nfs_port)) return false;
+    } else if (s == "--no-smb") {
+      a->no_smb = true;
+    } else if (s == "--smb-port") {
+      if (!value(&a->smb_port)) return false;
     } else if (s == "--print-config") {
       a->print_config = true;
     } else if (s == "--check-config") {
@@ -134,6 +143,12 @@ Result<Config> LoadEffectiveConfig(const Args& a) {
     c.nfs_port = o.nfs_port;
   }
   if (a.no_nfs) c.nfs_enabled = false;
+  if (!a.smb_port.empty()) {
+    std::string y = "smb: {port: \"" + a.smb_port + "\"}\n";
+    CFS_ASSIGN_OR_RETURN(Config o, ParseConfig(y, "--smb-port", ""));
+    c.smb.port = o.smb.port;
+  }
+  if (a.no_smb) c.smb_enabled = false;
   return c;
 }
 
@@ -218,12 +233,26 @@ int RunDaemon(const Config& config) {
   } else {
     CFS_LOG_INFO("NFS disabled (nfs.enabled: false)");
   }
-  CFS_LOG_INFO("SMB: not in this build yet");
+  std::unique_ptr<SmbService> smb;
+  if (config.smb_enabled) {
+    smb = std::make_unique<SmbService>(&backend, config.smb);
+    st = smb->Start();
+    if (!st.ok()) {
+      CFS_LOG_ERROR("cannot serve SMB: {}", st.ToString());
+      if (nfs) nfs->Stop();
+      if (fuse) fuse->Stop();
+      return 3;
+    }
+    for (const std::string& line : smb->Describe()) CFS_LOG_INFO("{}", line);
+  } else {
+    CFS_LOG_INFO("SMB disabled (smb.enabled: false)");
+  }
   CFS_LOG_INFO("running; Ctrl-C or SIGTERM stops");
 
   int sig = 0;
   sigwait(&stop, &sig);
   CFS_LOG_INFO("{} received, stopping", strsignal(sig));
+  if (smb) smb->Stop();
   if (nfs) nfs->Stop();
   if (fuse) fuse->Stop();
   st = backend.metadata()->Sync();

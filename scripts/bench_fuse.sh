@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$tmp/native"
-"$build/daemon/concordfs" --data-dir "$tmp/data" --mount-path "$tmp/mnt" \
+"$build/daemon/concordfs" --data-dir "$tmp/data" --mount-path "$tmp/mnt" --no-nfs --no-smb \
   > "$tmp/daemon.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do mountpoint -q "$tmp/mnt" && break; sleep 0.1; done

@@ -184,6 +184,7 @@ store: leveldb
 sync: $3
 log_level: warn
 mount: $mount
+smb: {enabled: false}
 nfs:
   enabled: true
   address: 127.0.0.1

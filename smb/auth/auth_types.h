@@ -6,6 +6,8 @@
 // thread that drives the exchange.
 #pragma once
 
+#include "smb/info/nt_status.h"  // the NT status values returned
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -22,6 +24,8 @@ struct SmbUser {        // one configured user
   std::string nt_hash;  // 16 raw bytes: MD4(UTF-16LE(password))
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> groups;
+
+  bool operator==(const SmbUser&) const = default;
 };
 
 // Returns the user by name (case-insensitive); domain is informational.
@@ -42,10 +46,5 @@ struct AuthOptions {
   const Clock* clock = nullptr;
 };
 
-inline constexpr uint32_t kStatusSuccess = 0,
-                          kStatusMoreProcessingRequired = 0xC0000016,
-                          kStatusLogonFailure = 0xC000006D,
-                          kStatusInvalidParameter = 0xC000000D,
-                          kStatusAccessDenied = 0xC0000022;
 
 }  // namespace concordfs::smb

@@ -41,7 +41,7 @@ wait_for() {  # file pattern
 }
 
 # Start, refuse a second instance, stop with SIGINT.
-"$bin" --data-dir "$tmp/data" --mount-path "$tmp/mnt" --no-nfs > "$tmp/d1.log" 2>&1 &
+"$bin" --data-dir "$tmp/data" --mount-path "$tmp/mnt" --no-nfs --no-smb > "$tmp/d1.log" 2>&1 &
 pid=$!; pids+=("$pid")
 wait_for "$tmp/d1.log" "running" || { cat "$tmp/d1.log"; fail "daemon did not start"; }
 grep -q "leveldb:$tmp/data/metadata" "$tmp/d1.log" || fail "daemon does not say what it serves"
@@ -50,7 +50,7 @@ mountpoint -q "$tmp/mnt" || fail "mount point not mounted"
 echo hello > "$tmp/mnt/greeting" || fail "write through the mount"
 [ "$(cat "$tmp/mnt/greeting")" = hello ] || fail "read through the mount"
 set +e
-"$bin" --data-dir "$tmp/data" --mount-path "$tmp/mnt2" --no-nfs > "$tmp/d2.log" 2>&1; rc=$?
+"$bin" --data-dir "$tmp/data" --mount-path "$tmp/mnt2" --no-nfs --no-smb > "$tmp/d2.log" 2>&1; rc=$?
 set -e
 [ "$rc" -eq 3 ] || fail "second instance exit code $rc"
 grep -q "in use by another process" "$tmp/d2.log" || { cat "$tmp/d2.log"; fail "second instance message"; }
@@ -60,7 +60,7 @@ grep -q "stopped cleanly" "$tmp/d1.log" || fail "no clean stop"
 mountpoint -q "$tmp/mnt" && fail "still mounted after stop"
 
 # Restart on the same data (the store reopens), stop with SIGTERM.
-"$bin" --data-dir "$tmp/data" --no-mount --no-nfs > "$tmp/d3.log" 2>&1 &
+"$bin" --data-dir "$tmp/data" --no-mount --no-nfs --no-smb > "$tmp/d3.log" 2>&1 &
 pid=$!; pids+=("$pid")
 wait_for "$tmp/d3.log" "running" || { cat "$tmp/d3.log"; fail "restart"; }
 kill -TERM "$pid"

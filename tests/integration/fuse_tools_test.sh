@@ -17,7 +17,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$bin" --data-dir "$tmp/data" --mount-path "$tmp/mnt" --no-nfs > "$tmp/daemon.log" 2>&1 &
+"$bin" --data-dir "$tmp/data" --mount-path "$tmp/mnt" --no-nfs --no-smb > "$tmp/daemon.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 300); do mountpoint -q "$tmp/mnt" && break; sleep 0.05; done
 mountpoint -q "$tmp/mnt" || { cat "$tmp/daemon.log"; fail "not mounted"; }

@@ -36,6 +36,7 @@ start_daemon() {  # mode name
 data_dir: $tmp/data
 log_level: info
 mount: {enabled: false}
+smb: {enabled: false}
 nfs:
   port: 2049
   portmapper: $1

@@ -30,6 +30,7 @@ data_dir: $tmp/data
 log_level: warn
 locks: {grace_period: 0}
 mount: {enabled: true, path: $m}
+smb: {enabled: false}
 nfs:
   port: $port
   udp: false

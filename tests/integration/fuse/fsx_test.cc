@@ -652,6 +652,8 @@ class DaemonPersistenceTest : public ::testing::Test {
                        "\n"
                        "  allow_other: true\n"
                        "nfs:\n"
+                       "  enabled: false\n"
+                       "smb:\n"
                        "  enabled: false\n";
     ASSERT_ERRNO(WriteFile(config_, yaml), 0);
   }

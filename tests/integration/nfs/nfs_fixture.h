@@ -130,6 +130,7 @@ class NfsDaemon {
       cfg << "mount: {enabled: true, path: " << mount_path_
           << ", allow_other: true}\n";
     }
+    cfg << "smb: {enabled: false}\n";
     cfg << "nfs:\n  port: " << port_ << "\n  portmapper: off\n";
     if (nfs_extra.empty()) {
       cfg << "  exports:\n    - {path: /, clients: [127.0.0.0/8], squash: "

@@ -1,0 +1,48 @@
+#include "daemon/smb_service.h"
+
+namespace concordfs {
+
+SmbService::~SmbService() { Stop(); }
+
+Status SmbService::Start() {
+  pool_ = std::make_unique<net::IoPool>(2, 8);
+  pool_->Start();
+  server_ =
+      std::make_unique<smb::SmbServer>(pool_.get(), backend_->vfs(), opts_);
+  Status st = server_->Listen();
+  if (!st.ok()) {
+    server_.reset();
+    pool_->Stop();
+    pool_.reset();
+  }
+  return st;
+}
+
+void SmbService::Stop() {
+  if (server_) server_->Stop();
+  if (pool_) pool_->Stop();
+  server_.reset();
+  pool_.reset();
+}
+
+uint16_t SmbService::port() const { return server_ ? server_->port() : 0; }
+
+std::vector<std::string> SmbService::Describe() const {
+  std::vector<std::string> out;
+  std::string sec =
+      opts_.signing_required ? "signing required" : "signing enabled";
+  if (opts_.encryption == smb::SmbEncryption::kRequired)
+    sec += ", encryption required";
+  if (opts_.encryption == smb::SmbEncryption::kDesired)
+    sec += ", encryption desired";
+  out.push_back("SMB2/3 (2.0.2-3.1.1) on " + opts_.address + ":" +
+                std::to_string(port()) + " as \\\\" + opts_.server_name + " (" +
+                sec + ", " + std::to_string(opts_.users.size()) + " users)");
+  for (const smb::SmbShare& s : opts_.shares) {
+    out.push_back("SMB share \\\\" + opts_.server_name + "\\" + s.name +
+                  " -> " + s.path + (s.read_only ? " (read-only)" : ""));
+  }
+  return out;
+}
+
+}  // namespace concordfs

@@ -1,0 +1,527 @@
+#include "smb/core/connection.h"
+
+#include <algorithm>
+
+#include "smb/info/nt_status.h"
+#include "smb/wire/le.h"
+#include "util/log.h"
+
+namespace concordfs::smb {
+
+SmbConnection::SmbConnection(SmbServerState* state, Transport* transport,
+                             std::string peer)
+    : st_(state), transport_(transport), peer_(std::move(peer)) {}
+
+SmbConnection::~SmbConnection() = default;
+
+void SmbConnection::OnMessage(std::string_view message) {
+  if (closing_) return;
+  if (IsTransformMessage(message)) {
+    uint64_t sid = TransformSessionId(message);
+    Session* s = FindSession(sid);
+    if (!s || s->state != Session::State::kValid || cipher_ == Cipher::kNone ||
+        s->keys.decrypt.empty()) {
+      CFS_LOG_DEBUG("smb: {}: encrypted message for unknown session; closing",
+                    peer_);
+      closing_ = true;
+      transport_->Close();
+      return;
+    }
+    auto plain = DecryptMessage(cipher_, s->keys.decrypt, message);
+    if (!plain.ok() || plain->session_id != sid) {
+      CFS_LOG_DEBUG("smb: {}: message fails decryption; closing", peer_);
+      closing_ = true;
+      transport_->Close();
+      return;
+    }
+    HandleChain(plain->plaintext, true, sid);
+    return;
+  }
+  if (IsSmb1(message)) {
+    HandleSmb1(message);
+    return;
+  }
+  if (!IsSmb2(message)) {
+    CFS_LOG_DEBUG("smb: {}: not an SMB2 message; closing", peer_);
+    closing_ = true;
+    transport_->Close();
+    return;
+  }
+  HandleChain(message, false, 0);
+}
+
+Session* SmbConnection::FindSession(uint64_t id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+SigningAlg SmbConnection::signing_alg() const {
+  if (dialect_ < kDialect300) return SigningAlg::kHmacSha256;
+  return signing_alg_negotiated_ ? signing_alg_ : SigningAlg::kAesCmac;
+}
+
+namespace {
+
+// The payload a multi-credit request moves (MS-SMB2 3.3.5.2.5): what its
+// CreditCharge must cover.
+size_t ChargedPayload(const Smb2Header& h, std::string_view msg) {
+  LeReader r(msg);
+  auto at32 = [&](size_t off) {
+    r.Seek(kSmb2HeaderSize + off);
+    return r.U32();
+  };
+  switch (h.command) {
+    case kRead:
+    case kWrite:
+      return at32(4);
+    case kIoctl:
+      return std::max(at32(28), at32(44));
+    case kQueryDirectory:
+      return at32(28);
+    case kQueryInfo:
+      return std::max(at32(4), at32(12));
+    case kSetInfo:
+      return at32(4);
+    case kChangeNotify:
+      return at32(4);
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+SmbConnection::Charge SmbConnection::ChargeCredits(const Smb2Header& h,
+                                                   size_t payload_len) {
+  uint64_t charge = 1;
+  bool short_charge = false;
+  if (dialect_ >= kDialect210 && (client_caps_ & kCapLargeMtu)) {
+    charge = std::max<uint64_t>(1, h.credit_charge);
+    uint64_t needed = payload_len == 0 ? 1 : (payload_len - 1) / 65536 + 1;
+    short_charge = charge < needed;
+  }
+  uint64_t m = h.message_id;
+  if (m < seq_low_ || m >= seq_high_ || charge > seq_high_ - m) {
+    return Charge::kOutsideWindow;
+  }
+  for (uint64_t i = m; i < m + charge; ++i) {
+    if (used_above_low_.count(i)) return Charge::kOutsideWindow;
+  }
+  for (uint64_t i = m; i < m + charge; ++i) used_above_low_.insert(i);
+  while (!used_above_low_.empty() && *used_above_low_.begin() == seq_low_) {
+    used_above_low_.erase(used_above_low_.begin());
+    ++seq_low_;
+  }
+  return short_charge ? Charge::kTooSmall : Charge::kOk;
+}
+
+uint16_t SmbConnection::PeekGrant(const Smb2Header& h) const {
+  uint64_t outstanding = seq_high_ - seq_low_ - used_above_low_.size();
+  uint64_t want = std::max<uint64_t>(1, h.credits);
+  uint64_t room = st_->opts.max_credits > outstanding
+                      ? st_->opts.max_credits - outstanding
+                      : 0;
+  uint64_t grant = std::min(want, room);
+  // Never leave the client without a credit to send its next request.
+  if (grant == 0 && outstanding == 0) grant = 1;
+  return static_cast<uint16_t>(std::min<uint64_t>(grant, 0xFFFF));
+}
+
+uint16_t SmbConnection::GrantCredits(const Smb2Header& h) {
+  uint16_t grant = PeekGrant(h);
+  seq_high_ += grant;
+  return grant;
+}
+
+bool SmbConnection::HasOpensBelow(const Open* dir) const {
+  std::string prefix = dir->path + "\\";
+  for (const auto& [id, o] : opens_) {
+    if (o.get() != dir && o->tree_id == dir->tree_id &&
+        o->path.compare(0, prefix.size(), prefix) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool SmbConnection::ShouldSign(const Call& c, const Session* s) const {
+  if (!s || s->keys.signing.empty() || c.encrypted) return false;
+  if (s->anonymous || s->guest) return false;
+  return s->signing_required || c.req.is_signed();
+}
+
+void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
+                                uint64_t encrypted_session) {
+  std::string out;
+  size_t pos = 0;
+  uint64_t prev_session = 0;
+  uint32_t prev_tree = 0;
+  SmbFileId prev_fid{~0ULL, ~0ULL};
+  uint32_t prev_status = 0;
+  bool first = true;
+  Session* reply_session = nullptr;
+  bool any_response = false;
+  size_t last_element_start = 0;
+  while (pos < plain.size()) {
+    Smb2Header h;
+    std::string_view rest = plain.substr(pos);
+    if (!ParseHeader(rest, &h)) {
+      if (first) {
+        CFS_LOG_DEBUG("smb: {}: malformed SMB2 header; closing", peer_);
+        closing_ = true;
+        transport_->Close();
+        return;
+      }
+      break;  // trailing garbage after a valid chain: ignore it
+    }
+    size_t len = rest.size();
+    if (h.next_command) {
+      if (h.next_command % 8 || h.next_command < kSmb2HeaderSize ||
+          h.next_command > rest.size()) {
+        closing_ = true;
+        transport_->Close();
+        return;
+      }
+      len = h.next_command;
+    }
+    Call c;
+    c.req = h;
+    c.msg = rest.substr(0, len);
+    c.encrypted = encrypted;
+
+    if (h.command == kCancel) {
+      Cancel(h);
+      pos += len;
+      if (!h.next_command) break;
+      continue;
+    }
+    Charge charge = ChargeCredits(h, ChargedPayload(h, c.msg));
+    if (charge == Charge::kOutsideWindow) {
+      CFS_LOG_DEBUG(
+          "smb: {}: message id {} (charge {}, command {}) outside the credit "
+          "window [{}, {}); closing",
+          peer_, h.message_id, h.credit_charge, h.command, seq_low_, seq_high_);
+      closing_ = true;
+      transport_->Close();
+      return;
+    }
+
+    bool related = !first && h.related();
+    if (related) {
+      if (h.session_id == ~0ULL || h.session_id == 0)
+        c.req.session_id = prev_session;
+      if (h.tree_id == ~0U || h.tree_id == 0) c.req.tree_id = prev_tree;
+    }
+    c.session = FindSession(c.req.session_id);
+    if (encrypted && c.req.session_id != encrypted_session) c.session = nullptr;
+
+    // Signature check (encrypted messages are authenticated already).
+    bool bad_signature = false;
+    if (!encrypted && c.session && c.session->state == Session::State::kValid &&
+        !c.session->keys.signing.empty() && !c.session->guest &&
+        !c.session->anonymous) {
+      if (h.is_signed()) {
+        bad_signature =
+            !VerifySignature(signing_alg(), c.session->keys.signing, c.msg);
+      } else if (c.session->signing_required && h.command != kEcho) {
+        bad_signature = true;
+      }
+    }
+
+    if (charge == Charge::kTooSmall) {
+      c.status = kStatusInvalidParameter;
+    } else if (related && prev_status != 0 &&
+               (prev_status & 0xC0000000) == 0xC0000000) {
+      c.status = prev_status;
+    } else if (bad_signature) {
+      c.status = kStatusAccessDenied;
+    } else if (c.session && c.session->encrypt && !encrypted &&
+               h.command != kNegotiate && h.command != kSessionSetup) {
+      c.status = kStatusAccessDenied;
+    } else {
+      if (related) {
+        // Related CREATE -> READ/CLOSE etc.: a placeholder file id means the
+        // previous element's file.
+        c.created = prev_fid;
+      }
+      Dispatch(&c);
+    }
+    if (c.no_response) {
+      pos += len;
+      if (!h.next_command) break;
+      continue;
+    }
+    // The session the response belongs to (a new one for SESSION_SETUP).
+    Session* s = FindSession(c.req.session_id);
+    if (!reply_session) reply_session = s;
+    bool sign = ShouldSign(c, s) && !bad_signature;
+    if (h.command == kSessionSetup && c.status == kStatusSuccess && s &&
+        !s->keys.signing.empty() && !s->guest && !s->anonymous &&
+        (dialect_ >= kDialect300 || s->signing_required)) {
+      sign = !encrypted;
+    }
+    // Chain: the previous element's NextCommand points here.
+    if (any_response) {
+      while (out.size() % 8) out.push_back('\0');
+      LeWriter patch(&out);
+      patch.PatchU32(last_element_start + 20,
+                     static_cast<uint32_t>(out.size() - last_element_start));
+      // (Signed elements are re-signed with their padding in SendChain.)
+    }
+    last_element_start = out.size();
+    FinishElement(&c, s, sign, &out, last_element_start);
+    any_response = true;
+
+    prev_session = c.req.session_id;
+    prev_tree = c.req.tree_id;
+    if (h.command == kCreate && c.status == kStatusSuccess)
+      prev_fid = c.created;
+    prev_status = c.status;
+    first = false;
+    pos += len;
+    if (!h.next_command) break;
+  }
+  if (!any_response) return;
+  bool encrypt = encrypted;
+  if (!encrypt && reply_session && reply_session->encrypt &&
+      reply_session->state == Session::State::kValid) {
+    encrypt = true;
+  }
+  SendChain(std::move(out), reply_session, encrypt);
+}
+
+void SmbConnection::FinishElement(Call* c, Session* s, bool sign,
+                                  std::string* out, size_t element_start) {
+  Smb2Header r;
+  r.credit_charge = c->req.credit_charge;
+  r.status = c->go_async ? kStatusPending : c->status;
+  r.command = c->req.command;
+  r.flags = kFlagServerToRedir | (c->req.flags & kFlagRelated);
+  r.message_id = c->req.message_id;
+  r.process_id = c->req.process_id;
+  r.tree_id = c->req.tree_id;
+  r.session_id = c->req.session_id;
+  if (c->go_async) {
+    r.flags |= kFlagAsync;
+    r.async_id = c->req.async_id;
+  }
+  r.credits = c->req.command == kCancel ? 0 : GrantCredits(c->req);
+  if (sign) r.flags |= kFlagSigned;
+  AppendHeader(r, out);
+  bool error_body = c->go_async || (c->body.empty() && c->status != 0);
+  if (error_body) {
+    LeWriter w(out);
+    w.U16(9);
+    w.U8(0);
+    w.U8(0);
+    std::string_view data = c->go_async ? std::string_view() : c->error_data;
+    w.U32(static_cast<uint32_t>(data.size()));
+    if (data.empty()) {
+      w.U8(0);
+    } else {
+      w.Bytes(data);
+    }
+  } else {
+    out->append(c->body);
+  }
+  if (sign) {
+    // Sign this element alone; if another element follows, its padding is
+    // added later and the element is re-signed in SendChain.
+    std::string element = out->substr(element_start);
+    SignMessage(signing_alg(), s->keys.signing, &element);
+    out->replace(element_start, element.size(), element);
+  }
+}
+
+void SmbConnection::SendChain(std::string chain, Session* s, bool encrypt) {
+  // Re-sign elements of a compound: each signature covers the element and
+  // its padding, known only now.
+  if (chain.size() > kSmb2HeaderSize) {
+    size_t pos = 0;
+    bool compound = false;
+    {
+      LeReader r(chain);
+      r.Seek(20);
+      compound = r.U32() != 0;
+    }
+    while (compound && pos + kSmb2HeaderSize <= chain.size()) {
+      LeReader r(std::string_view(chain).substr(pos));
+      r.Seek(16);
+      uint32_t flags = r.U32();
+      uint32_t next = r.U32();
+      r.Seek(40);
+      uint64_t sid = r.U64();
+      size_t len = next ? next : chain.size() - pos;
+      if (flags & kFlagSigned) {
+        Session* es = FindSession(sid);
+        if (es && !es->keys.signing.empty()) {
+          std::string element = chain.substr(pos, len);
+          SignMessage(signing_alg(), es->keys.signing, &element);
+          chain.replace(pos, len, element);
+        }
+      }
+      if (!next) break;
+      pos += next;
+    }
+  }
+  if (encrypt && s && !s->keys.encrypt.empty() && cipher_ != Cipher::kNone) {
+    auto enc = EncryptMessage(cipher_, s->keys.encrypt, s->id, chain);
+    if (!enc.ok()) {
+      CFS_LOG_WARN("smb: {}: encryption failed: {}", peer_,
+                   enc.status().ToString());
+      closing_ = true;
+      transport_->Close();
+      return;
+    }
+    transport_->Send(std::move(*enc));
+    return;
+  }
+  transport_->Send(std::move(chain));
+}
+
+void SmbConnection::Dispatch(Call* c) {
+  uint16_t cmd = c->req.command;
+  if (!negotiated_ && cmd != kNegotiate) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  if (cmd == kNegotiate) return Negotiate(c);
+  if (cmd == kEcho) return Echo(c);
+  if (cmd == kSessionSetup) return SessionSetup(c);
+  if (!c->session) {
+    c->status = kStatusUserSessionDeleted;
+    return;
+  }
+  if (c->session->state != Session::State::kValid) {
+    c->status = c->session->state == Session::State::kExpired
+                    ? kStatusNetworkSessionExpired
+                    : kStatusUserSessionDeleted;
+    return;
+  }
+  if (cmd == kLogoff) return Logoff(c);
+  if (cmd == kTreeConnect) return TreeConnect(c);
+  auto t = c->session->trees.find(c->req.tree_id);
+  if (t == c->session->trees.end()) {
+    c->status = kStatusNetworkNameDeleted;
+    return;
+  }
+  c->tree = t->second.get();
+  if (c->tree->encrypt && !c->encrypted) {
+    c->status = kStatusAccessDenied;
+    return;
+  }
+  switch (cmd) {
+    case kTreeDisconnect:
+      return TreeDisconnect(c);
+    case kCreate:
+      return Create(c);
+    case kClose:
+      return Close(c);
+    case kFlush:
+      return Flush(c);
+    case kRead:
+      return Read(c);
+    case kWrite:
+      return Write(c);
+    case kLock:
+      return Lock(c);
+    case kIoctl:
+      return Ioctl(c);
+    case kQueryDirectory:
+      return QueryDirectory(c);
+    case kChangeNotify:
+      return ChangeNotify(c);
+    case kQueryInfo:
+      return QueryInfo(c);
+    case kSetInfo:
+      return SetInfo(c);
+    case kOplockBreak:
+      return OplockBreak(c);
+    default:
+      c->status = kStatusInvalidParameter;
+  }
+}
+
+void SmbConnection::Echo(Call* c) {
+  LeWriter w(&c->body);
+  w.U16(4);
+  w.U16(0);
+}
+
+void SmbConnection::Cancel(const Smb2Header& h) {
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    bool match = h.is_async() ? it->first == h.async_id
+                              : it->second.message_id == h.message_id;
+    if (match && it->second.session_id == h.session_id) {
+      auto cancel = std::move(it->second.cancel);
+      if (cancel) cancel();  // completes (and erases) the pending request
+      return;
+    }
+  }
+}
+
+void SmbConnection::CompleteAsync(uint64_t async_id, uint32_t status,
+                                  std::string body) {
+  auto it = pending_.find(async_id);
+  if (it == pending_.end()) return;
+  Pending p = std::move(it->second);
+  pending_.erase(it);
+  if (closing_) return;
+  Session* s = FindSession(p.session_id);
+  Call c;
+  c.req.command = p.command;
+  c.req.message_id = p.message_id;
+  c.req.session_id = p.session_id;
+  c.req.flags = kFlagAsync;
+  c.req.async_id = async_id;
+  c.status = status;
+  c.body = std::move(body);
+  std::string out;
+  Smb2Header r;
+  r.status = status;
+  r.command = p.command;
+  r.flags = kFlagServerToRedir | kFlagAsync;
+  r.message_id = p.message_id;
+  r.async_id = async_id;
+  r.session_id = p.session_id;
+  r.credits = 0;
+  bool sign = s && !s->keys.signing.empty() && s->signing_required &&
+              !s->encrypt && !s->guest && !s->anonymous;
+  if (sign) r.flags |= kFlagSigned;
+  AppendHeader(r, &out);
+  if (c.body.empty() && status != 0) {
+    LeWriter w(&out);
+    w.U16(9);
+    w.U16(0);
+    w.U32(0);
+    w.U8(0);
+  } else {
+    out.append(c.body);
+  }
+  if (sign) SignMessage(signing_alg(), s->keys.signing, &out);
+  SendChain(std::move(out), s, s && s->encrypt);
+}
+
+OpContext SmbConnection::Ctx(const Session* s) const {
+  OpContext ctx = s->ctx;
+  ctx.origin = Origin::kSmb;
+  return ctx;
+}
+
+void SmbConnection::OnDisconnect() {
+  closing_ = true;
+  std::vector<uint64_t> ids;
+  for (auto& [id, p] : pending_) ids.push_back(id);
+  for (uint64_t id : ids) {
+    auto it = pending_.find(id);
+    if (it != pending_.end() && it->second.cancel) {
+      auto cancel = std::move(it->second.cancel);
+      cancel();
+    }
+  }
+  pending_.clear();
+  while (!opens_.empty()) CloseOpen(opens_.begin()->second.get());
+  sessions_.clear();
+}
+
+}  // namespace concordfs::smb

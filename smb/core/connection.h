@@ -1,0 +1,153 @@
+// SmbConnection: one client connection's SMB2 protocol engine — negotiate
+// state, credits, sessions, trees and opens, compound requests, signing and
+// encryption — independent of sockets so it can be tested with byte
+// strings.
+//
+// Ownership: created by the SmbServer per TCP connection; borrows the
+// SmbServerState; sends through the Transport it is given.
+//
+// Thread safety: OnMessage, OnDisconnect and posted completions must be
+// called serially (the server runs them on a per-connection serial queue on
+// the worker pool). Transport::Send may be called from there; it must be
+// thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "smb/core/smb2.h"
+#include "smb/core/state.h"
+#include "smb/wire/le.h"
+
+namespace concordfs::smb {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Queues one SMB message (without the 4-byte session framing).
+  virtual void Send(std::string message) = 0;
+  // Closes the connection after queued messages are written.
+  virtual void Close() = 0;
+  // Runs `fn` later on this connection's serial queue (async completions).
+  virtual void Post(std::function<void()> fn) = 0;
+};
+
+// One command of a (possibly compound) request, and its response.
+struct Call {
+  Smb2Header req;
+  std::string_view msg;  // this element: header + body (+ padding)
+  Session* session = nullptr;
+  Tree* tree = nullptr;
+  bool encrypted = false;
+  // Response.
+  uint32_t status = 0;
+  std::string body;        // response body (after the header)
+  std::string error_data;  // for error responses
+  bool no_response = false;
+  bool go_async = false;  // send STATUS_PENDING now; complete later
+  SmbFileId created;      // CREATE: for related operations that follow
+
+  // Body reader helpers: offsets in SMB2 are from the header start.
+  std::string_view body_in() const { return msg.substr(kSmb2HeaderSize); }
+};
+
+class SmbConnection {
+ public:
+  SmbConnection(SmbServerState* state, Transport* transport, std::string peer);
+  ~SmbConnection();
+
+  // One message as received (without the 4-byte framing).
+  void OnMessage(std::string_view message);
+  // The TCP connection is gone: closes every open, ends sessions.
+  void OnDisconnect();
+
+  const std::string& peer() const { return peer_; }
+
+ private:
+  friend class Handlers;
+  struct Pending {
+    uint64_t message_id = 0;
+    uint64_t session_id = 0;
+    uint16_t command = 0;
+    std::function<void()> cancel;
+  };
+
+  void HandleSmb1(std::string_view message);
+  void HandleChain(std::string_view plain, bool encrypted,
+                   uint64_t encrypted_session);
+  void Dispatch(Call* c);
+  enum class Charge { kOk, kTooSmall, kOutsideWindow };
+  Charge ChargeCredits(const Smb2Header& h, size_t payload_len);
+  uint16_t GrantCredits(const Smb2Header& h);
+  void FinishElement(Call* c, Session* s, bool sign, std::string* out,
+                     size_t element_start);
+  void SendChain(std::string chain, Session* s, bool encrypt);
+  Session* FindSession(uint64_t id);
+  bool ShouldSign(const Call& c, const Session* s) const;
+  SigningAlg signing_alg() const;
+  void CloseAllOpens(uint64_t session_id, uint32_t tree_id);
+
+  // Handlers (handlers_*.cc).
+  void Negotiate(Call* c);
+  void SessionSetup(Call* c);
+  void Logoff(Call* c);
+  void TreeConnect(Call* c);
+  void TreeDisconnect(Call* c);
+  void Create(Call* c);
+  void Close(Call* c);
+  void Flush(Call* c);
+  void Read(Call* c);
+  void Write(Call* c);
+  void Ioctl(Call* c);
+  void Echo(Call* c);
+  void QueryDirectory(Call* c);
+  void ChangeNotify(Call* c);
+  void QueryInfo(Call* c);
+  void SetInfo(Call* c);
+  void Lock(Call* c);
+  void OplockBreak(Call* c);
+  void Cancel(const Smb2Header& h);
+
+  // Helpers shared by the handlers.
+  Open* FindOpen(Call* c, SmbFileId fid);
+  SmbFileId ReadFileId(LeReader* r);
+  uint32_t CloseOpen(Open* o);
+  bool HasOpensBelow(const Open* dir) const;
+  uint16_t PeekGrant(const Smb2Header& h) const;
+  OpContext Ctx(const Session* s) const;
+  void CompleteAsync(uint64_t async_id, uint32_t status, std::string body);
+
+  SmbServerState* st_;
+  Transport* transport_;
+  std::string peer_;
+
+  // Negotiated state.
+  bool negotiated_ = false;
+  uint16_t dialect_ = 0;
+  uint32_t client_caps_ = 0;
+  uint16_t client_security_mode_ = 0;
+  char client_guid_[16] = {};
+  std::string client_dialects_;  // as sent, for VALIDATE_NEGOTIATE
+  Cipher cipher_ = Cipher::kNone;
+  SigningAlg signing_alg_ = SigningAlg::kHmacSha256;
+  bool signing_alg_negotiated_ = false;
+  PreauthHash conn_preauth_;
+
+  // Credits: message ids in [seq_low_, seq_high_) may be used once.
+  uint64_t seq_low_ = 0;
+  uint64_t seq_high_ = 1;
+  std::set<uint64_t> used_above_low_;
+
+  std::map<uint64_t, std::unique_ptr<Session>> sessions_;
+  std::map<uint64_t, std::unique_ptr<Open>> opens_;  // by volatile id
+  std::map<uint64_t, Pending> pending_;              // by async id
+  uint64_t next_async_id_ = 1;
+  bool closing_ = false;
+};
+
+}  // namespace concordfs::smb

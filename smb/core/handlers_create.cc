@@ -1,0 +1,573 @@
+// CREATE and CLOSE: name resolution, dispositions, access checks, create
+// contexts, delete-on-close, named pipes on IPC$.
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "smb/core/connection.h"
+#include "smb/info/access.h"
+#include "smb/info/attributes.h"
+#include "smb/info/names.h"
+#include "smb/info/nt_status.h"
+#include "smb/info/times.h"
+#include "smb/wire/le.h"
+#include "smb/wire/unicode.h"
+#include "util/log.h"
+
+namespace concordfs::smb {
+namespace {
+
+constexpr uint32_t kSupersede = 0, kOpen = 1, kCreateNew = 2, kOpenIf = 3,
+                   kOverwrite = 4, kOverwriteIf = 5;
+constexpr uint32_t kActionSuperseded = 0, kActionOpened = 1, kActionCreated = 2,
+                   kActionOverwritten = 3;
+constexpr uint32_t kOptDirectory = 0x1;
+constexpr uint32_t kOptNonDirectory = 0x40;
+constexpr uint32_t kOptDeleteOnClose = 0x1000;
+constexpr uint32_t kOptOpenById = 0x2000;
+// Bits a client may set (MS-SMB2 2.2.13); others are reserved.
+constexpr uint32_t kOptValid = 0x00FFFFFF & ~0x00100000;
+constexpr uint32_t kAttrReadonly = 0x1;
+constexpr uint32_t kAttrDirectory = 0x10;
+constexpr uint32_t kValidAttrs = 0x00007FB7;
+
+constexpr uint32_t kDataRead = 0x1 | 0x20;  // READ_DATA | EXECUTE
+constexpr uint32_t kDataWrite = 0x2 | 0x4;  // WRITE_DATA | APPEND_DATA
+constexpr uint32_t kWriteAccessBits =
+    0x2 | 0x4 | 0x10 | 0x100 | kDelete | 0x00040000 | 0x00080000 | 0x40;
+
+struct CreateContext {
+  std::string_view name;
+  std::string_view data;
+};
+
+bool ParseContexts(std::string_view msg, uint32_t off, uint32_t len,
+                   std::vector<CreateContext>* out) {
+  if (len == 0) return true;
+  if (off < kSmb2HeaderSize || off > msg.size() || len > msg.size() - off)
+    return false;
+  std::string_view all = msg.substr(off, len);
+  size_t pos = 0;
+  while (true) {
+    LeReader r(all.substr(pos));
+    uint32_t next = r.U32();
+    uint16_t name_off = r.U16();
+    uint16_t name_len = r.U16();
+    r.Skip(2);
+    uint16_t data_off = r.U16();
+    uint32_t data_len = r.U32();
+    CreateContext c;
+    c.name = r.At(name_off, name_len);
+    c.data = r.At(data_off, data_len);
+    if (!r.ok() || name_len == 0) return false;
+    if (data_len && data_off % 8) return false;
+    out->push_back(c);
+    if (next == 0) break;
+    if (next % 8 || next > all.size() - pos) return false;
+    pos += next;
+  }
+  return true;
+}
+
+void AppendContext(std::string* buf, size_t* last, std::string_view name,
+                   std::string_view data) {
+  LeWriter w(buf);
+  w.Align(8);
+  if (*last != std::string::npos)
+    w.PatchU32(*last, static_cast<uint32_t>(buf->size() - *last));
+  *last = buf->size();
+  w.U32(0);
+  w.U16(16);
+  w.U16(static_cast<uint16_t>(name.size()));
+  w.U16(0);
+  w.U16(data.empty() ? 0 : 24);
+  w.U32(static_cast<uint32_t>(data.size()));
+  w.Bytes(name);
+  w.Align(8);
+  w.Bytes(data);
+}
+
+int OpenFlags(uint32_t access) {
+  bool rd = access & kDataRead;
+  bool wr = access & kDataWrite;
+  if (rd && wr) return O_RDWR;
+  if (wr) return O_WRONLY;
+  return O_RDONLY;
+}
+
+}  // namespace
+
+SmbFileId SmbConnection::ReadFileId(LeReader* r) {
+  SmbFileId f;
+  f.persistent = r->U64();
+  f.volatile_id = r->U64();
+  return f;
+}
+
+Open* SmbConnection::FindOpen(Call* c, SmbFileId fid) {
+  if (fid.is_related_placeholder()) fid = c->created;
+  auto it = opens_.find(fid.volatile_id);
+  if (it == opens_.end()) return nullptr;
+  Open* o = it->second.get();
+  if (o->fid.persistent != fid.persistent || !c->session ||
+      o->session_id != c->session->id || !c->tree ||
+      o->tree_id != c->tree->id) {
+    return nullptr;
+  }
+  return o;
+}
+
+uint32_t SmbConnection::CloseOpen(Open* o) {
+  uint32_t status = kStatusSuccess;
+  for (uint64_t async_id : o->notify_async_ids) {
+    CompleteAsync(async_id, kStatusNotifyCleanup, {});
+  }
+  if (o->vfs_handle) (void)st_->vfs->Release(o->vfs_handle);
+  if (o->ino != kInvalidInode && !o->pipe) {
+    if (o->delete_on_close) st_->files.SetDeletePending(o->ino, true);
+    if (st_->files.RemoveOpen(o->ino) && o->parent != kInvalidInode) {
+      // Last close of a delete-pending file: remove the name, if it still
+      // names this file (another protocol may have renamed it).
+      OpContext ctx;
+      auto s = sessions_.find(o->session_id);
+      if (s != sessions_.end()) ctx = Ctx(s->second.get());
+      ctx.origin = Origin::kSmb;
+      auto a = st_->vfs->Lookup(ctx, o->parent, o->name);
+      if (a.ok() && a->inode.id == o->ino) {
+        Status r = o->is_dir ? st_->vfs->Rmdir(ctx, o->parent, o->name)
+                             : st_->vfs->Unlink(ctx, o->parent, o->name);
+        if (!r.ok()) {
+          CFS_LOG_DEBUG("smb: delete on close of {} failed: {}", o->path,
+                        r.ToString());
+        }
+      }
+    }
+  }
+  opens_.erase(o->fid.volatile_id);
+  return status;
+}
+
+void SmbConnection::Create(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 57) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  r.Skip(1);  // security flags
+  uint8_t oplock = r.U8();
+  uint32_t impersonation = r.U32();
+  r.Skip(16);  // SmbCreateFlags, Reserved
+  uint32_t desired = r.U32();
+  uint32_t file_attrs = r.U32();
+  uint32_t share_access = r.U32();
+  uint32_t disposition = r.U32();
+  uint32_t options = r.U32();
+  uint16_t name_off = r.U16();
+  uint16_t name_len = r.U16();
+  uint32_t ctx_off = r.U32();
+  uint32_t ctx_len = r.U32();
+  std::string_view raw_name =
+      name_len ? r.At(name_off, name_len) : std::string_view();
+  (void)oplock;
+  if (!r.ok()) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  std::vector<CreateContext> contexts;
+  if (impersonation > 3) {
+    c->status = kStatusBadImpersonationLevel;
+    return;
+  }
+  if ((options & ~kOptValid) || disposition > kOverwriteIf ||
+      (file_attrs & ~kValidAttrs) || share_access > 7 ||
+      ((options & kOptDirectory) && (options & kOptNonDirectory)) ||
+      !ParseContexts(c->msg, ctx_off, ctx_len, &contexts)) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  if (desired & 0x0CE00000) {  // reserved access bits
+    c->status = kStatusAccessDenied;
+    return;
+  }
+  if (options & kOptOpenById) {
+    c->status = kStatusNotSupported;
+    return;
+  }
+  Session* s = c->session;
+  OpContext ctx = Ctx(s);
+
+  if (c->tree->ipc) {
+    auto name = Utf16ToUtf8(raw_name);
+    if (!name || !IsServedPipe(*name)) {
+      c->status = kStatusObjectNameNotFound;
+      return;
+    }
+    auto o = std::make_unique<Open>();
+    o->fid.volatile_id = st_->next_file_id.fetch_add(1);
+    o->fid.persistent = o->fid.volatile_id;
+    o->session_id = s->id;
+    o->tree_id = c->tree->id;
+    o->path = *name;
+    o->access = desired;
+    const SmbOptions* opts = &st_->opts;
+    PipeServerInfo info;
+    info.server_name = st_->opts.server_name;
+    o->pipe = std::make_unique<PipeEndpoint>(
+        *name,
+        [opts] {
+          std::vector<PipeShare> v;
+          for (const SmbShare& sh : opts->shares)
+            v.push_back({sh.name, 0, sh.comment, "C:\\" + sh.name});
+          v.push_back({"IPC$", 0x80000003, "IPC Service", ""});
+          return v;
+        },
+        info);
+    LeWriter w(&c->body);
+    w.U16(89);
+    w.U8(0);
+    w.U8(0);
+    w.U32(kActionOpened);
+    w.Zeros(32);
+    w.U64(4096);
+    w.U64(0);
+    w.U32(0x80);
+    w.U32(0);
+    w.U64(o->fid.persistent);
+    w.U64(o->fid.volatile_id);
+    w.U32(0);
+    w.U32(0);
+    c->created = o->fid;
+    opens_[o->fid.volatile_id] = std::move(o);
+    return;
+  }
+
+  SmbPath path;
+  uint32_t ps = ParseSmbPath(raw_name, &path);
+  if (ps != kStatusSuccess) {
+    c->status = ps;
+    return;
+  }
+  if (!path.stream.empty()) {
+    c->status = kStatusObjectNameNotFound;  // alternate data streams
+    return;
+  }
+  // Walk to the parent directory.
+  InodeId parent = c->tree->root;
+  InodeId grandparent = c->tree->root;
+  for (size_t i = 0; i + 1 < path.components.size(); ++i) {
+    auto a = st_->vfs->Lookup(ctx, parent, path.components[i]);
+    if (!a.ok()) {
+      c->status = a.status().code() == ENOENT || a.status().code() == ENOTDIR
+                      ? kStatusObjectPathNotFound
+                      : ErrnoToNtStatus(a.status().code());
+      return;
+    }
+    if (!a->inode.is_dir()) {
+      c->status = kStatusObjectPathNotFound;
+      return;
+    }
+    grandparent = parent;
+    parent = a->inode.id;
+  }
+  std::string name = path.components.empty() ? "" : path.components.back();
+  std::optional<Attr> attr;
+  if (name.empty()) {
+    auto a = st_->vfs->GetAttr(c->tree->root);
+    if (!a.ok()) {
+      c->status = ErrnoToNtStatus(a.status().code());
+      return;
+    }
+    attr = *a;
+  } else {
+    auto a = st_->vfs->Lookup(ctx, parent, name);
+    if (a.ok()) {
+      attr = *a;
+    } else if (a.status().code() != ENOENT) {
+      c->status = ErrnoToNtStatus(a.status().code());
+      return;
+    }
+  }
+  (void)grandparent;
+
+  bool read_only_tree = c->tree->read_only;
+  uint32_t action = kActionOpened;
+  uint64_t handle = 0;
+  bool created = false;
+  if (attr) {
+    const Inode& ino = attr->inode;
+    if (disposition == kCreateNew) {
+      c->status = kStatusObjectNameCollision;
+      return;
+    }
+    if ((options & kOptDirectory) && !ino.is_dir()) {
+      c->status = kStatusNotADirectory;
+      return;
+    }
+    if ((options & kOptNonDirectory) && ino.is_dir()) {
+      c->status = kStatusFileIsADirectory;
+      return;
+    }
+    if (st_->files.DeletePending(ino.id)) {
+      c->status = kStatusDeletePending;
+      return;
+    }
+    uint32_t maximal = MaximalAccess(ino, ctx.cred);
+    if (read_only_tree) maximal &= ~kWriteAccessBits;
+    uint32_t want = MapGenericAccess(desired);
+    if (want & kMaximumAllowed) want = (want & ~kMaximumAllowed) | maximal;
+    if (want & kAccessSystemSecurity) {
+      c->status = kStatusPrivilegeNotHeld;
+      return;
+    }
+    // DELETE may come from the parent directory's write permission.
+    uint32_t need = want & ~kDelete;
+    if ((want & kDelete) && !(maximal & kDelete) && !name.empty()) {
+      if (!st_->vfs->Access(ctx, parent, 2 | 1).ok()) {
+        c->status = kStatusAccessDenied;
+        return;
+      }
+    }
+    if ((need & maximal) != need) {
+      c->status = kStatusAccessDenied;
+      return;
+    }
+    desired = want;
+    bool overwrite = disposition == kOverwrite || disposition == kOverwriteIf ||
+                     disposition == kSupersede;
+    if (overwrite) {
+      if (ino.is_dir()) {
+        c->status = kStatusInvalidParameter;
+        return;
+      }
+      if (read_only_tree || !(maximal & 0x2)) {
+        c->status = kStatusAccessDenied;
+        return;
+      }
+      if ((ino.dos_attrs & kAttrReadonly)) {
+        c->status = kStatusAccessDenied;
+        return;
+      }
+      action =
+          disposition == kSupersede ? kActionSuperseded : kActionOverwritten;
+    }
+    if (!ino.is_dir() && ((desired & (kDataRead | kDataWrite)) || overwrite)) {
+      int flags = OpenFlags(desired);
+      if (overwrite) {
+        flags = (desired & kDataRead) ? O_RDWR : O_WRONLY;
+        flags |= O_TRUNC;
+      }
+      auto o = st_->vfs->Open(ctx, ino.id, flags);
+      if (!o.ok() && overwrite && !(desired & kDataWrite)) {
+        // Overwrite asked by someone who may write, but opened read-only.
+        o = st_->vfs->Open(ctx, ino.id, O_RDONLY);
+      }
+      if (!o.ok()) {
+        c->status = ErrnoToNtStatus(o.status().code());
+        return;
+      }
+      handle = o->handle;
+      attr = o->attr;
+    }
+    if (overwrite) {
+      SetAttrRequest sr;
+      sr.dos_attrs = StoredDosAttributes(file_attrs, false) | 0x20;
+      if (handle) sr.handle = handle;
+      auto a = st_->vfs->SetAttr(ctx, ino.id, sr);
+      if (a.ok()) attr = *a;
+    }
+  } else {
+    if (disposition == kOpen || disposition == kOverwrite) {
+      c->status = kStatusObjectNameNotFound;
+      return;
+    }
+    if (read_only_tree) {
+      c->status = kStatusAccessDenied;
+      return;
+    }
+    if ((file_attrs & kAttrReadonly) && (options & kOptDeleteOnClose)) {
+      c->status = kStatusCannotDelete;
+      return;
+    }
+    uint32_t want = MapGenericAccess(desired);
+    if (want & kMaximumAllowed) want = (want & ~kMaximumAllowed) | 0x001F01FF;
+    desired = want;
+    bool dir = options & kOptDirectory;
+    uint32_t umask = st_->opts.umask;
+    if (dir) {
+      auto a = st_->vfs->Mkdir(ctx, parent, name, 0777 & ~umask);
+      if (!a.ok()) {
+        c->status = ErrnoToNtStatus(a.status().code());
+        return;
+      }
+      attr = *a;
+    } else {
+      int flags = OpenFlags(desired) | O_CREAT | O_EXCL;
+      if (!(desired & (kDataRead | kDataWrite)))
+        flags = O_RDONLY | O_CREAT | O_EXCL;
+      auto o = st_->vfs->Create(ctx, parent, name, 0666 & ~umask, flags);
+      if (!o.ok()) {
+        c->status = ErrnoToNtStatus(o.status().code());
+        return;
+      }
+      handle = o->handle;
+      attr = o->attr;
+      if (!(desired & (kDataRead | kDataWrite))) {
+        (void)st_->vfs->Release(handle);
+        handle = 0;
+      }
+    }
+    created = true;
+    action = kActionCreated;
+    uint32_t stored = StoredDosAttributes(file_attrs, dir);
+    if (!dir) stored |= 0x20;  // ARCHIVE, as Windows sets on new files
+    if (stored) {
+      SetAttrRequest sr;
+      sr.dos_attrs = stored;
+      auto a = st_->vfs->SetAttr(ctx, attr->inode.id, sr);
+      if (a.ok()) attr = *a;
+    }
+  }
+
+  if (options & kOptDeleteOnClose) {
+    if (!(desired & kDelete)) {
+      if (handle) (void)st_->vfs->Release(handle);
+      c->status = kStatusAccessDenied;
+      return;
+    }
+    if (attr->inode.dos_attrs & kAttrReadonly) {
+      if (handle) (void)st_->vfs->Release(handle);
+      c->status = kStatusCannotDelete;
+      return;
+    }
+  }
+
+  auto o = std::make_unique<Open>();
+  o->fid.volatile_id = st_->next_file_id.fetch_add(1);
+  o->fid.persistent = o->fid.volatile_id;
+  o->session_id = s->id;
+  o->tree_id = c->tree->id;
+  o->ino = attr->inode.id;
+  o->parent = name.empty() ? kInvalidInode : parent;
+  o->name = name;
+  {
+    std::string p;
+    for (const std::string& comp : path.components) {
+      if (!p.empty()) p += '\\';
+      p += comp;
+    }
+    o->path = p;
+  }
+  o->is_dir = attr->inode.is_dir();
+  o->vfs_handle = handle;
+  o->access = desired;
+  o->share_access = share_access;
+  o->create_options = options;
+  o->delete_on_close = options & kOptDeleteOnClose;
+  st_->files.AddOpen(o->ino);
+  (void)created;
+
+  // Create contexts answered: MxAc, QFid. Durable handles and leases are
+  // not granted (no response context), as the protocol allows.
+  std::string ctx_buf;
+  size_t last = std::string::npos;
+  for (const CreateContext& cc : contexts) {
+    if (cc.name == "MxAc") {
+      std::string d;
+      LeWriter dw(&d);
+      uint32_t maximal = MaximalAccess(attr->inode, ctx.cred);
+      if (read_only_tree) maximal &= ~kWriteAccessBits;
+      dw.U32(0);
+      dw.U32(maximal);
+      AppendContext(&ctx_buf, &last, "MxAc", d);
+    } else if (cc.name == "QFid") {
+      std::string d;
+      LeWriter dw(&d);
+      dw.U64(attr->inode.id);
+      dw.U64(st_->volume_serial);
+      dw.Zeros(16);
+      AppendContext(&ctx_buf, &last, "QFid", d);
+    } else if (cc.name == "AlSi" && cc.data.size() >= 8 && created) {
+      LeReader dr(cc.data);
+      SetAttrRequest sr;
+      sr.alloc_size = dr.U64();
+      (void)sr;
+    }
+  }
+
+  const Inode& in = attr->inode;
+  LeWriter w(&c->body);
+  w.U16(89);
+  w.U8(0);  // no oplock
+  w.U8(0);
+  w.U32(action);
+  w.U64(ToFiletime(in.btime ? in.btime : in.ctime));
+  w.U64(ToFiletime(in.atime));
+  w.U64(ToFiletime(in.mtime));
+  w.U64(ToFiletime(in.ctime));
+  w.U64(AllocationSize(*attr));
+  w.U64(in.is_dir() ? 0 : in.size);
+  w.U32(DosAttributes(in));
+  w.U32(0);
+  w.U64(o->fid.persistent);
+  w.U64(o->fid.volatile_id);
+  size_t ctx_fields = w.size();
+  w.U32(0);
+  w.U32(0);
+  if (!ctx_buf.empty()) {
+    w.Align(8);
+    w.PatchU32(ctx_fields, static_cast<uint32_t>(kSmb2HeaderSize + w.size()));
+    w.PatchU32(ctx_fields + 4, static_cast<uint32_t>(ctx_buf.size()));
+    w.Bytes(ctx_buf);
+  } else {
+    w.U8(0);  // the body's variable part must not be empty
+  }
+  c->created = o->fid;
+  opens_[o->fid.volatile_id] = std::move(o);
+}
+
+void SmbConnection::Close(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 24) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  uint16_t flags = r.U16();
+  r.Skip(4);
+  SmbFileId fid = ReadFileId(&r);
+  Open* o = FindOpen(c, fid);
+  if (!o) {
+    c->status = kStatusFileClosed;
+    return;
+  }
+  InodeId ino = o->ino;
+  bool pipe = o->pipe != nullptr;
+  CloseOpen(o);
+  LeWriter w(&c->body);
+  w.U16(60);
+  if ((flags & 1) && !pipe) {
+    auto a = st_->vfs->GetAttr(ino);
+    if (a.ok()) {
+      const Inode& in = a->inode;
+      w.U16(1);
+      w.U32(0);
+      w.U64(ToFiletime(in.btime ? in.btime : in.ctime));
+      w.U64(ToFiletime(in.atime));
+      w.U64(ToFiletime(in.mtime));
+      w.U64(ToFiletime(in.ctime));
+      w.U64(AllocationSize(*a));
+      w.U64(in.is_dir() ? 0 : in.size);
+      w.U32(DosAttributes(in));
+      return;
+    }
+  }
+  w.U16(0);
+  w.U32(0);
+  w.Zeros(48);
+  w.U32(0);
+}
+
+}  // namespace concordfs::smb

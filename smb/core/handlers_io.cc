@@ -1,0 +1,214 @@
+// READ, WRITE, FLUSH (files and named pipes).
+#include <sys/uio.h>
+
+#include <algorithm>
+
+#include "smb/core/connection.h"
+#include "smb/info/nt_status.h"
+#include "smb/wire/le.h"
+
+namespace concordfs::smb {
+namespace {
+
+constexpr uint32_t kReadAccess = 0x1 | 0x20;  // READ_DATA | EXECUTE
+constexpr uint32_t kWriteAccess = 0x2 | 0x4;  // WRITE_DATA | APPEND_DATA
+constexpr uint32_t kStatusPipeEmpty = 0xC00000D9;
+constexpr uint8_t kReadDataOffset = kSmb2HeaderSize + 16;
+
+}  // namespace
+
+void SmbConnection::Read(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 49) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  r.Skip(2);  // padding, flags
+  uint32_t length = r.U32();
+  uint64_t offset = r.U64();
+  SmbFileId fid = ReadFileId(&r);
+  uint32_t minimum = r.U32();
+  if (!r.ok()) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  Open* o = FindOpen(c, fid);
+  if (!o) {
+    c->status = kStatusFileClosed;
+    return;
+  }
+  if (length > st_->opts.max_io) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  if (o->pipe) {
+    bool more = false;
+    std::string data = o->pipe->Read(length, &more);
+    if (data.empty()) {
+      c->status = kStatusPipeEmpty;
+      return;
+    }
+    LeWriter w(&c->body);
+    w.U16(17);
+    w.U8(kReadDataOffset);
+    w.U8(0);
+    w.U32(static_cast<uint32_t>(data.size()));
+    w.U32(0);
+    w.U32(0);
+    w.Bytes(data);
+    if (more) c->status = kStatusBufferOverflow;
+    return;
+  }
+  if (o->is_dir) {
+    c->status = kStatusInvalidDeviceRequest;
+    return;
+  }
+  if (!(o->access & kReadAccess)) {
+    c->status = kStatusAccessDenied;
+    return;
+  }
+  if (offset > static_cast<uint64_t>(INT64_MAX)) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  c->body.resize(16 + length);
+  size_t n = 0;
+  if (length) {
+    auto got = st_->vfs->ReadInto(Ctx(c->session), o->ino, o->vfs_handle,
+                                  offset, length, c->body.data() + 16);
+    if (!got.ok()) {
+      c->body.clear();
+      c->status = ErrnoToNtStatus(got.status().code());
+      return;
+    }
+    n = *got;
+  } else {
+    auto a = st_->vfs->GetAttr(o->ino);
+    if (a.ok() && offset > a->inode.size) n = 0;
+    if (a.ok() && offset >= a->inode.size && offset > 0) {
+      c->body.clear();
+      c->status = kStatusEndOfFile;
+      return;
+    }
+  }
+  if ((n == 0 && length > 0) || n < minimum) {
+    c->body.clear();
+    c->status = kStatusEndOfFile;
+    return;
+  }
+  c->body.resize(16 + n);
+  LeWriter w(&c->body);
+  w.PatchU16(0, 17);
+  c->body[2] = static_cast<char>(kReadDataOffset);
+  c->body[3] = 0;
+  w.PatchU32(4, static_cast<uint32_t>(n));
+  w.PatchU32(8, 0);
+  w.PatchU32(12, 0);
+  o->position = offset + n;
+}
+
+void SmbConnection::Write(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 49) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  uint16_t data_off = r.U16();
+  uint32_t length = r.U32();
+  uint64_t offset = r.U64();
+  SmbFileId fid = ReadFileId(&r);
+  r.Skip(4 + 4 + 2 + 2);  // channel, remaining, channel info
+  uint32_t flags = r.U32();
+  std::string_view data = r.At(data_off, length);
+  if (!r.ok()) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  Open* o = FindOpen(c, fid);
+  if (!o) {
+    c->status = kStatusFileClosed;
+    return;
+  }
+  if (length > st_->opts.max_io) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  uint32_t written = 0;
+  if (o->pipe) {
+    uint32_t st = o->pipe->Write(data);
+    if (st != 0) {
+      c->status = st;
+      return;
+    }
+    written = length;
+  } else {
+    if (o->is_dir) {
+      c->status = kStatusInvalidDeviceRequest;
+      return;
+    }
+    if (!(o->access & kWriteAccess) || c->tree->read_only) {
+      c->status = kStatusAccessDenied;
+      return;
+    }
+    if (offset == ~0ULL && (o->access & 0x4)) {
+      auto a = st_->vfs->GetAttr(o->ino);
+      offset = a.ok() ? a->inode.size : 0;
+    }
+    if (offset > static_cast<uint64_t>(INT64_MAX) - length) {
+      c->status = kStatusInvalidParameter;
+      return;
+    }
+    if (length) {
+      auto a =
+          st_->vfs->Write(Ctx(c->session), o->ino, o->vfs_handle, offset, data);
+      if (!a.ok()) {
+        c->status = ErrnoToNtStatus(a.status().code());
+        return;
+      }
+      if (flags & 1) (void)st_->vfs->Fsync(o->ino, true);  // write-through
+    }
+    written = length;
+    o->position = offset + length;
+  }
+  LeWriter w(&c->body);
+  w.U16(17);
+  w.U16(0);
+  w.U32(written);
+  w.U32(0);
+  w.U16(0);
+  w.U16(0);
+}
+
+void SmbConnection::Flush(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 24) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  r.Skip(6);
+  SmbFileId fid = ReadFileId(&r);
+  Open* o = FindOpen(c, fid);
+  if (!o) {
+    c->status = kStatusFileClosed;
+    return;
+  }
+  if (!o->pipe) {
+    if (!(o->access & (kWriteAccess))) {
+      c->status = kStatusAccessDenied;
+      return;
+    }
+    Status s = st_->vfs->Fsync(o->ino, false);
+    if (!s.ok()) {
+      c->status = ErrnoToNtStatus(s.code());
+      return;
+    }
+  }
+  LeWriter w(&c->body);
+  w.U16(4);
+  w.U16(0);
+}
+
+}  // namespace concordfs::smb

@@ -1,0 +1,240 @@
+// IOCTL (the FSCTLs clients send at mount and for pipes), CHANGE_NOTIFY
+// (asynchronous, cancellable), LOCK and OPLOCK_BREAK (not yet served).
+#include <algorithm>
+#include <cstring>
+
+#include "smb/core/connection.h"
+#include "smb/info/nt_status.h"
+#include "smb/wire/le.h"
+
+namespace concordfs::smb {
+namespace {
+
+constexpr uint32_t kFsctlValidateNegotiate = 0x00140204;
+constexpr uint32_t kFsctlPipeTransceive = 0x0011C017;
+constexpr uint32_t kFsctlPipeWait = 0x00110018;
+constexpr uint32_t kFsctlPipePeek = 0x0011400C;
+constexpr uint32_t kFsctlDfsGetReferrals = 0x00060194;
+constexpr uint32_t kFsctlDfsGetReferralsEx = 0x000601B0;
+constexpr uint32_t kFsctlQueryNetworkInterfaces = 0x001401FC;
+constexpr uint32_t kFsctlEnumerateSnapshots = 0x00144064;
+constexpr uint32_t kFsctlSetSparse = 0x000900C4;
+constexpr uint32_t kFsctlGetReparsePoint = 0x000900A8;
+constexpr uint32_t kFsctlCreateOrGetObjectId = 0x000900C0;
+constexpr uint32_t kFsctlGetCompression = 0x0009003C;
+constexpr uint32_t kFsctlSetCompression = 0x0009C040;
+constexpr uint32_t kFsctlQueryAllocatedRanges = 0x000940CF;
+constexpr uint32_t kFsctlGetIntegrity = 0x0009027C;
+constexpr uint32_t kIoctlIsFsctl = 1;
+
+}  // namespace
+
+void SmbConnection::Ioctl(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 57) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  r.Skip(2);
+  uint32_t code = r.U32();
+  SmbFileId fid = ReadFileId(&r);
+  uint32_t in_off = r.U32();
+  uint32_t in_len = r.U32();
+  r.Skip(4);  // max input response
+  r.Skip(8);  // output offset, count
+  uint32_t max_out = r.U32();
+  uint32_t flags = r.U32();
+  std::string_view in = in_len ? r.At(in_off, in_len) : std::string_view();
+  if (!r.ok()) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  if (!(flags & kIoctlIsFsctl)) {
+    c->status = kStatusNotSupported;
+    return;
+  }
+  std::string out;
+  uint32_t status = kStatusSuccess;
+  switch (code) {
+    case kFsctlValidateNegotiate: {
+      // Any mismatch with what NEGOTIATE saw means a downgrade attack: the
+      // connection is dropped (MS-SMB2 3.3.5.15.12).
+      LeReader v(in);
+      uint32_t caps = v.U32();
+      std::string_view guid = v.Bytes(16);
+      uint16_t mode = v.U16();
+      uint16_t count = v.U16();
+      std::string_view dialects = v.Bytes(count * 2u);
+      (void)caps;
+      bool ok = v.ok() && dialect_ < kDialect311 &&
+                std::memcmp(guid.data(), client_guid_, 16) == 0 &&
+                mode == client_security_mode_ && dialects == client_dialects_;
+      if (!ok || max_out < 24) {
+        closing_ = true;
+        transport_->Close();
+        c->no_response = true;
+        return;
+      }
+      LeWriter w(&out);
+      uint32_t server_caps = dialect_ >= kDialect210 ? kCapLargeMtu : 0;
+      if (dialect_ >= kDialect300 && (client_caps_ & kCapEncryption))
+        server_caps |= kCapEncryption;
+      w.U32(server_caps);
+      w.Bytes(std::string_view(st_->server_guid, 16));
+      w.U16(kSigningEnabled |
+            (st_->opts.signing_required ? kSigningRequired : 0));
+      w.U16(dialect_);
+      break;
+    }
+    case kFsctlPipeTransceive: {
+      Open* o = FindOpen(c, fid);
+      if (!o) {
+        c->status = kStatusFileClosed;
+        return;
+      }
+      if (!o->pipe) {
+        c->status = kStatusInvalidDeviceRequest;
+        return;
+      }
+      uint32_t st = o->pipe->Write(in);
+      if (st != 0) {
+        c->status = st;
+        return;
+      }
+      bool more = false;
+      out = o->pipe->Read(max_out, &more);
+      if (more) status = kStatusBufferOverflow;
+      break;
+    }
+    case kFsctlPipeWait:
+    case kFsctlPipePeek:
+      c->status =
+          c->tree->ipc ? kStatusNotSupported : kStatusInvalidDeviceRequest;
+      return;
+    case kFsctlDfsGetReferrals:
+    case kFsctlDfsGetReferralsEx:
+      c->status = kStatusFsDriverRequired;  // not a DFS server
+      return;
+    case kFsctlQueryNetworkInterfaces:
+      c->status = kStatusNotSupported;  // no multichannel
+      return;
+    case kFsctlEnumerateSnapshots: {
+      Open* o = FindOpen(c, fid);
+      if (!o) {
+        c->status = kStatusFileClosed;
+        return;
+      }
+      if (max_out < 16) {
+        c->status = kStatusInvalidParameter;
+        return;
+      }
+      LeWriter w(&out);
+      w.U32(0);  // no snapshots
+      w.U32(0);
+      w.U32(2);
+      w.U16(0);
+      w.U16(0);
+      break;
+    }
+    case kFsctlSetSparse:
+    case kFsctlSetCompression: {
+      Open* o = FindOpen(c, fid);
+      if (!o) {
+        c->status = kStatusFileClosed;
+        return;
+      }
+      break;  // files are sparse already; compression is not offered
+    }
+    case kFsctlGetCompression: {
+      Open* o = FindOpen(c, fid);
+      if (!o) {
+        c->status = kStatusFileClosed;
+        return;
+      }
+      LeWriter w(&out);
+      w.U16(0);  // COMPRESSION_FORMAT_NONE
+      break;
+    }
+    case kFsctlGetReparsePoint: {
+      Open* o = FindOpen(c, fid);
+      if (!o) {
+        c->status = kStatusFileClosed;
+        return;
+      }
+      c->status = kStatusNotAReparsePoint;
+      return;
+    }
+    case kFsctlCreateOrGetObjectId:
+    case kFsctlQueryAllocatedRanges:
+    case kFsctlGetIntegrity:
+    default:
+      c->status = kStatusNotSupported;
+      return;
+  }
+  if (out.size() > max_out) {
+    c->status = kStatusBufferTooSmall;
+    return;
+  }
+  c->status = status;
+  LeWriter w(&c->body);
+  w.U16(49);
+  w.U16(0);
+  w.U32(code);
+  w.U64(fid.persistent);
+  w.U64(fid.volatile_id);
+  w.U32(kSmb2HeaderSize + 48);  // input offset (no input echoed)
+  w.U32(0);
+  w.U32(kSmb2HeaderSize + 48);
+  w.U32(static_cast<uint32_t>(out.size()));
+  w.U32(0);
+  w.U32(0);
+  w.Bytes(out);
+  if (out.empty()) w.U8(0);
+}
+
+void SmbConnection::ChangeNotify(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 32) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  r.Skip(2 + 4);
+  SmbFileId fid = ReadFileId(&r);
+  Open* o = FindOpen(c, fid);
+  if (!o) {
+    c->status = kStatusFileClosed;
+    return;
+  }
+  if (!o->is_dir) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  // Change notification is delivered by a later release; until then a
+  // watch waits (asynchronously) until it is cancelled or its handle closed.
+  uint64_t async_id = next_async_id_++;
+  c->req.async_id = async_id;
+  c->go_async = true;
+  Pending p;
+  p.message_id = c->req.message_id;
+  p.session_id = c->session->id;
+  p.command = kChangeNotify;
+  p.cancel = [this, async_id] {
+    CompleteAsync(async_id, kStatusCancelled, {});
+  };
+  pending_[async_id] = std::move(p);
+  o->notify_async_ids.push_back(async_id);
+}
+
+void SmbConnection::Lock(Call* c) {
+  // Byte-range locks over SMB arrive with the lock-manager integration.
+  c->status = kStatusNotSupported;
+}
+
+void SmbConnection::OplockBreak(Call* c) {
+  // No oplocks or leases are granted, so there is nothing to acknowledge.
+  c->status = kStatusInvalidParameter;
+}
+
+}  // namespace concordfs::smb

@@ -1,0 +1,567 @@
+// NEGOTIATE (and the SMB1 upgrade), SESSION_SETUP, LOGOFF, TREE_CONNECT,
+// TREE_DISCONNECT.
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "smb/core/connection.h"
+#include "smb/info/nt_status.h"
+#include "smb/wire/le.h"
+#include "smb/wire/unicode.h"
+#include "util/log.h"
+
+namespace concordfs::smb {
+namespace {
+
+constexpr uint16_t kCtxPreauth = 1;
+constexpr uint16_t kCtxEncryption = 2;
+constexpr uint16_t kCtxSigning = 8;
+
+uint64_t NowFiletime() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (static_cast<uint64_t>(ts.tv_sec) + 11644473600ULL) * 10000000ULL +
+         ts.tv_nsec / 100;
+}
+
+bool Supported(uint16_t d) {
+  return d == kDialect202 || d == kDialect210 || d == kDialect300 ||
+         d == kDialect302 || d == kDialect311;
+}
+
+std::unique_ptr<Authenticator> NewAuthenticator(const SmbOptions& opts) {
+  AuthOptions ao;
+  ao.netbios_name = opts.server_name;
+  ao.netbios_domain = opts.domain;
+  ao.allow_anonymous = opts.guest;
+  const SmbOptions* o = &opts;
+  return std::make_unique<Authenticator>(
+      ao,
+      [o](std::string_view user, std::string_view) -> std::optional<SmbUser> {
+        for (const SmbUser& u : o->users)
+          if (Utf8EqualsIgnoreCase(u.name, user)) return u;
+        return std::nullopt;
+      });
+}
+
+void AppendContext(LeWriter* w, uint16_t type, const std::string& data) {
+  w->Align(8);
+  w->U16(type);
+  w->U16(static_cast<uint16_t>(data.size()));
+  w->U32(0);
+  w->Bytes(data);
+}
+
+}  // namespace
+
+void SmbConnection::HandleSmb1(std::string_view msg) {
+  // An SMB1 NEGOTIATE listing SMB2 dialects is answered with an SMB2
+  // NEGOTIATE response (MS-SMB2 3.3.5.3); anything else closes.
+  if (negotiated_ || msg.size() < 35 || static_cast<uint8_t>(msg[4]) != 0x72) {
+    closing_ = true;
+    transport_->Close();
+    return;
+  }
+  LeReader r(msg);
+  r.Seek(32);
+  uint8_t wct = r.U8();
+  r.Skip(wct * 2);
+  uint16_t bcc = r.U16();
+  std::string_view dialects = r.Bytes(std::min<size_t>(bcc, r.remaining()));
+  bool wildcard = dialects.find("SMB 2.???") != std::string_view::npos;
+  bool d202 = dialects.find("SMB 2.002") != std::string_view::npos;
+  if (!wildcard && !d202) {
+    closing_ = true;
+    transport_->Close();
+    return;
+  }
+  Call c;
+  c.req.command = kNegotiate;
+  uint16_t dialect = wildcard ? kDialectWildcard : kDialect202;
+  LeWriter w(&c.body);
+  w.U16(65);
+  w.U16(kSigningEnabled | (st_->opts.signing_required ? kSigningRequired : 0));
+  w.U16(dialect);
+  w.U16(0);
+  w.Bytes(std::string_view(st_->server_guid, 16));
+  w.U32(0);
+  w.U32(st_->opts.max_transact);
+  w.U32(std::min<uint32_t>(st_->opts.max_io, 65536));
+  w.U32(std::min<uint32_t>(st_->opts.max_io, 65536));
+  w.U64(NowFiletime());
+  w.U64(0);
+  std::string blob = SpnegoNegotiateToken();
+  w.U16(128);
+  w.U16(static_cast<uint16_t>(blob.size()));
+  w.U32(0);
+  w.Bytes(blob);
+  std::string out;
+  Smb2Header h;
+  h.command = kNegotiate;
+  h.flags = kFlagServerToRedir;
+  h.credits = 1;
+  AppendHeader(h, &out);
+  out += c.body;
+  if (dialect == kDialect202) {
+    dialect_ = kDialect202;
+    negotiated_ = true;
+  }
+  seq_low_ = 1;
+  seq_high_ = 2;
+  transport_->Send(std::move(out));
+}
+
+void SmbConnection::Negotiate(Call* c) {
+  if (negotiated_) {
+    // A second NEGOTIATE on a connection is a protocol violation.
+    closing_ = true;
+    transport_->Close();
+    c->no_response = true;
+    return;
+  }
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 36) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  uint16_t count = r.U16();
+  client_security_mode_ = r.U16();
+  r.Skip(2);
+  client_caps_ = r.U32();
+  std::string_view guid = r.Bytes(16);
+  uint32_t ctx_offset = r.U32();
+  uint16_t ctx_count = r.U16();
+  r.Skip(2);
+  if (!r.ok() || count == 0) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  std::memcpy(client_guid_, guid.data(), 16);
+  std::string_view dialects = r.Bytes(count * 2u);
+  if (!r.ok()) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  client_dialects_ = std::string(dialects);
+  uint16_t best = 0;
+  for (uint16_t i = 0; i < count; ++i) {
+    uint16_t d =
+        static_cast<uint16_t>(static_cast<uint8_t>(dialects[2 * i]) |
+                              static_cast<uint8_t>(dialects[2 * i + 1]) << 8);
+    if (Supported(d)) best = std::max(best, d);
+  }
+  if (best == 0) {
+    c->status = kStatusNotSupported;
+    return;
+  }
+  dialect_ = best;
+  if (dialect_ < kDialect210) client_caps_ &= ~kCapLargeMtu;
+
+  std::string salt(32, '\0');
+  std::string contexts_out;
+  uint16_t contexts_out_count = 0;
+  if (dialect_ == kDialect311) {
+    bool have_preauth = false;
+    LeReader cr(c->msg);
+    cr.Seek(ctx_offset);
+    std::vector<uint16_t> ciphers, signers;
+    for (uint16_t i = 0; i < ctx_count && cr.ok(); ++i) {
+      cr.Align(8);
+      uint16_t type = cr.U16();
+      uint16_t len = cr.U16();
+      cr.Skip(4);
+      std::string_view data = cr.Bytes(len);
+      if (!cr.ok()) break;
+      LeReader d(data);
+      if (type == kCtxPreauth) {
+        uint16_t n = d.U16();
+        uint16_t salt_len = d.U16();
+        for (uint16_t k = 0; k < n; ++k)
+          if (d.U16() == 1) have_preauth = true;
+        d.Skip(salt_len);
+        if (!d.ok()) have_preauth = false;
+      } else if (type == kCtxEncryption) {
+        uint16_t n = d.U16();
+        for (uint16_t k = 0; k < n && d.ok(); ++k) ciphers.push_back(d.U16());
+      } else if (type == kCtxSigning) {
+        uint16_t n = d.U16();
+        for (uint16_t k = 0; k < n && d.ok(); ++k) signers.push_back(d.U16());
+      }
+    }
+    if (!cr.ok() || !have_preauth) {
+      c->status = kStatusInvalidParameter;
+      return;
+    }
+    RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), 32);
+    LeWriter w(&contexts_out);
+    {
+      std::string d;
+      LeWriter dw(&d);
+      dw.U16(1);
+      dw.U16(32);
+      dw.U16(1);  // SHA-512
+      dw.Bytes(salt);
+      AppendContext(&w, kCtxPreauth, d);
+      ++contexts_out_count;
+    }
+    if (!ciphers.empty()) {
+      // Server preference: AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM.
+      uint16_t chosen = 0;
+      for (uint16_t pref : {2, 1, 4, 3}) {
+        if (std::find(ciphers.begin(), ciphers.end(), pref) != ciphers.end()) {
+          chosen = pref;
+          break;
+        }
+      }
+      if (st_->opts.encryption == SmbEncryption::kOff &&
+          !std::any_of(st_->opts.shares.begin(), st_->opts.shares.end(),
+                       [](const SmbShare& s) { return s.encrypt; })) {
+        // Still offer encryption: clients may ask for it per session.
+      }
+      cipher_ = static_cast<Cipher>(chosen);
+      std::string d;
+      LeWriter dw(&d);
+      dw.U16(1);
+      dw.U16(chosen);
+      AppendContext(&w, kCtxEncryption, d);
+      ++contexts_out_count;
+    }
+    if (!signers.empty()) {
+      uint16_t chosen = 0xFFFF;
+      for (uint16_t pref : {2, 1, 0}) {
+        if (std::find(signers.begin(), signers.end(), pref) != signers.end()) {
+          chosen = pref;
+          break;
+        }
+      }
+      if (chosen != 0xFFFF) {
+        signing_alg_negotiated_ = true;
+        signing_alg_ = chosen == 0 ? SigningAlg::kHmacSha256
+                                   : static_cast<SigningAlg>(chosen);
+        std::string d;
+        LeWriter dw(&d);
+        dw.U16(1);
+        dw.U16(chosen);
+        AppendContext(&w, kCtxSigning, d);
+        ++contexts_out_count;
+      }
+    }
+  } else if (dialect_ >= kDialect300 && (client_caps_ & kCapEncryption)) {
+    cipher_ = Cipher::kAes128Ccm;
+  }
+
+  uint32_t caps = 0;
+  if (dialect_ >= kDialect210) caps |= kCapLargeMtu;
+  if (dialect_ >= kDialect300 && dialect_ < kDialect311 &&
+      (client_caps_ & kCapEncryption)) {
+    caps |= kCapEncryption;
+  }
+  bool large = dialect_ >= kDialect210;
+  std::string blob = SpnegoNegotiateToken();
+  LeWriter w(&c->body);
+  w.U16(65);
+  w.U16(kSigningEnabled | (st_->opts.signing_required ? kSigningRequired : 0));
+  w.U16(dialect_);
+  w.U16(contexts_out_count);
+  w.Bytes(std::string_view(st_->server_guid, 16));
+  w.U32(caps);
+  uint32_t max_io = large ? st_->opts.max_io : 65536;
+  w.U32(large ? st_->opts.max_transact : 65536);
+  w.U32(max_io);
+  w.U32(max_io);
+  w.U64(NowFiletime());
+  w.U64(0);
+  w.U16(kSmb2HeaderSize + 64);
+  w.U16(static_cast<uint16_t>(blob.size()));
+  size_t ctx_off_at = w.size();
+  w.U32(0);
+  w.Bytes(blob);
+  if (contexts_out_count) {
+    w.Align(8);
+    w.PatchU32(ctx_off_at, static_cast<uint32_t>(kSmb2HeaderSize + w.size()));
+    w.Bytes(contexts_out);
+  }
+  negotiated_ = true;
+  if (dialect_ == kDialect311) {
+    conn_preauth_.Update(c->msg);
+    // The response is hashed once it is built: the header is needed too.
+    std::string resp;
+    Smb2Header h;
+    h.credit_charge = c->req.credit_charge;
+    h.command = kNegotiate;
+    h.flags = kFlagServerToRedir;
+    h.message_id = c->req.message_id;
+    h.process_id = c->req.process_id;
+    // Credits granted must match what FinishElement will write.
+    h.credits = PeekGrant(c->req);
+    AppendHeader(h, &resp);
+    resp += c->body;
+    conn_preauth_.Update(resp);
+  }
+}
+
+void SmbConnection::SessionSetup(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 25) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  uint8_t flags = r.U8();
+  uint8_t security_mode = r.U8();
+  r.Skip(4 + 4);  // capabilities, channel
+  uint16_t blob_off = r.U16();
+  uint16_t blob_len = r.U16();
+  uint64_t previous = r.U64();
+  (void)previous;
+  std::string_view blob = r.At(blob_off, blob_len);
+  if (!r.ok()) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  if (flags & 0x1) {  // binding: multichannel is not supported
+    c->status = kStatusRequestNotAccepted;
+    return;
+  }
+  Session* s = nullptr;
+  if (c->req.session_id == 0) {
+    auto ns = std::make_unique<Session>();
+    ns->id = st_->next_session_id.fetch_add(1);
+    ns->auth = NewAuthenticator(st_->opts);
+    if (dialect_ == kDialect311) ns->preauth = conn_preauth_;
+    s = ns.get();
+    c->req.session_id = ns->id;
+    sessions_[ns->id] = std::move(ns);
+  } else {
+    s = FindSession(c->req.session_id);
+    if (!s) {
+      c->status = kStatusUserSessionDeleted;
+      return;
+    }
+    if (s->state == Session::State::kValid || !s->auth) {
+      // Re-authentication of a valid session: start a fresh exchange.
+      s->auth = NewAuthenticator(st_->opts);
+    }
+  }
+  if (dialect_ == kDialect311 && s->state == Session::State::kInProgress) {
+    s->preauth.Update(c->msg);
+  }
+  Authenticator::Step step = s->auth->Process(blob);
+  uint16_t session_flags = 0;
+  if (step.status == kStatusSuccess) {
+    s->auth.reset();
+    s->user = step.user;
+    s->anonymous = step.anonymous;
+    s->guest = false;
+    if (step.user) {
+      s->ctx.cred.uid = step.user->uid;
+      s->ctx.cred.gid = step.user->gid;
+      s->ctx.cred.groups = step.user->groups;
+    } else {
+      s->ctx.cred.uid = st_->opts.guest_uid;
+      s->ctx.cred.gid = st_->opts.guest_gid;
+      s->ctx.cred.groups.clear();
+      session_flags |= kSessionNull;
+    }
+    s->session_key = step.session_key;
+    if (!s->anonymous && !s->session_key.empty()) {
+      Cipher cipher = cipher_;
+      s->keys = DeriveSessionKeys(dialect_, s->session_key, cipher,
+                                  s->preauth.value());
+      s->signing_required =
+          st_->opts.signing_required || (security_mode & kSigningRequired);
+      bool can_encrypt = dialect_ >= kDialect300 && cipher_ != Cipher::kNone;
+      if (st_->opts.encryption != SmbEncryption::kOff && can_encrypt) {
+        s->encrypt = true;
+        session_flags |= kSessionEncrypt;
+      } else if (st_->opts.encryption == SmbEncryption::kRequired) {
+        CFS_LOG_INFO("smb: {}: refusing a session without encryption", peer_);
+        sessions_.erase(s->id);
+        c->status = kStatusAccessDenied;
+        return;
+      }
+    }
+    s->state = Session::State::kValid;
+    CFS_LOG_DEBUG("smb: {}: session {:#x} for {}", peer_, s->id,
+                  s->user ? s->user->name : std::string("anonymous"));
+  } else if (step.status != kStatusMoreProcessingRequired) {
+    uint64_t id = s->id;
+    bool was_valid = s->state == Session::State::kValid;
+    if (!was_valid) sessions_.erase(id);
+    c->status = step.status;
+    if (step.out_token.empty()) return;
+    // A SPNEGO reject token goes back with the failure.
+    LeWriter w(&c->body);
+    w.U16(9);
+    w.U16(0);
+    w.U16(kSmb2HeaderSize + 8);
+    w.U16(static_cast<uint16_t>(step.out_token.size()));
+    w.Bytes(step.out_token);
+    return;
+  }
+  c->status = step.status;
+  LeWriter w(&c->body);
+  w.U16(9);
+  w.U16(session_flags);
+  w.U16(kSmb2HeaderSize + 8);
+  w.U16(static_cast<uint16_t>(step.out_token.size()));
+  w.Bytes(step.out_token);
+  if (dialect_ == kDialect311 && step.status == kStatusMoreProcessingRequired) {
+    // Hash the response as it will be sent (header with credits).
+    std::string resp;
+    Smb2Header h;
+    h.credit_charge = c->req.credit_charge;
+    h.status = step.status;
+    h.command = kSessionSetup;
+    h.flags = kFlagServerToRedir;
+    h.message_id = c->req.message_id;
+    h.process_id = c->req.process_id;
+    h.session_id = s->id;
+    h.credits = PeekGrant(c->req);
+    AppendHeader(h, &resp);
+    resp += c->body;
+    s->preauth.Update(resp);
+  }
+}
+
+void SmbConnection::Logoff(Call* c) {
+  uint64_t id = c->session->id;
+  for (auto it = opens_.begin(); it != opens_.end();) {
+    Open* o = it->second.get();
+    ++it;
+    if (o->session_id == id) CloseOpen(o);
+  }
+  // The response is signed with the session's key: keep the session until
+  // the response is built, then drop it.
+  Session* s = c->session;
+  s->trees.clear();
+  s->state = Session::State::kExpired;
+  LeWriter w(&c->body);
+  w.U16(4);
+  w.U16(0);
+  transport_->Post([this, id] { sessions_.erase(id); });
+}
+
+void SmbConnection::TreeConnect(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 9) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  r.Skip(2);
+  uint16_t off = r.U16();
+  uint16_t len = r.U16();
+  std::string_view raw = r.At(off, len);
+  auto path = Utf16ToUtf8(raw);
+  if (!r.ok() || !path) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  // \\server\share
+  std::string_view p = *path;
+  if (p.size() < 3 || p[0] != '\\' || p[1] != '\\') {
+    c->status = kStatusBadNetworkName;
+    return;
+  }
+  size_t slash = p.find('\\', 2);
+  if (slash == std::string_view::npos) {
+    c->status = kStatusBadNetworkName;
+    return;
+  }
+  std::string share_name(p.substr(slash + 1));
+  auto tree = std::make_unique<Tree>();
+  Session* s = c->session;
+  if (Utf8EqualsIgnoreCase(share_name, "IPC$")) {
+    tree->ipc = true;
+  } else {
+    const SmbShare* share = nullptr;
+    for (const SmbShare& sh : st_->opts.shares)
+      if (Utf8EqualsIgnoreCase(sh.name, share_name)) share = &sh;
+    if (!share) {
+      c->status = kStatusBadNetworkName;
+      return;
+    }
+    if (!share->users.empty()) {
+      bool allowed = false;
+      for (const std::string& u : share->users)
+        if (s->user && Utf8EqualsIgnoreCase(u, s->user->name)) allowed = true;
+      if (!allowed) {
+        c->status = kStatusAccessDenied;
+        return;
+      }
+    } else if (s->anonymous && !st_->opts.guest) {
+      c->status = kStatusAccessDenied;
+      return;
+    }
+    // Resolve the share's directory (as root: the share exists for all).
+    InodeId ino = kRootInode;
+    OpContext root;
+    std::string_view sp = share->path;
+    while (!sp.empty()) {
+      size_t n = sp.find('/');
+      std::string_view comp = sp.substr(0, n);
+      sp = n == std::string_view::npos ? std::string_view() : sp.substr(n + 1);
+      if (comp.empty() || comp == ".") continue;
+      auto a = st_->vfs->Lookup(root, ino, comp);
+      if (!a.ok() || !a->inode.is_dir()) {
+        CFS_LOG_WARN("smb: share {}: path {} is not a directory", share->name,
+                     share->path);
+        c->status = kStatusBadNetworkName;
+        return;
+      }
+      ino = a->inode.id;
+    }
+    tree->share = share;
+    tree->root = ino;
+    tree->read_only = share->read_only;
+    if (share->encrypt) {
+      if (dialect_ < kDialect300 || cipher_ == Cipher::kNone) {
+        c->status = kStatusAccessDenied;
+        return;
+      }
+      tree->encrypt = true;
+    }
+  }
+  tree->id = s->next_tree_id++;
+  uint32_t maximal = tree->ipc ? 0x001F01FF : 0x001F01FF;
+  if (tree->read_only) maximal = 0x001200A9;
+  tree->maximal_access = maximal;
+  LeWriter w(&c->body);
+  w.U16(16);
+  w.U8(tree->ipc ? kShareTypePipe : kShareTypeDisk);
+  w.U8(0);
+  w.U32(tree->encrypt ? kShareFlagEncrypt : 0);
+  w.U32(0);
+  w.U32(maximal);
+  c->req.tree_id = tree->id;
+  s->trees[tree->id] = std::move(tree);
+}
+
+void SmbConnection::TreeDisconnect(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 4) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  uint32_t tid = c->tree->id;
+  CloseAllOpens(c->session->id, tid);
+  c->session->trees.erase(tid);
+  c->tree = nullptr;
+  LeWriter w(&c->body);
+  w.U16(4);
+  w.U16(0);
+}
+
+void SmbConnection::CloseAllOpens(uint64_t session_id, uint32_t tree_id) {
+  for (auto it = opens_.begin(); it != opens_.end();) {
+    Open* o = it->second.get();
+    ++it;
+    if (o->session_id == session_id && o->tree_id == tree_id) CloseOpen(o);
+  }
+}
+
+}  // namespace concordfs::smb

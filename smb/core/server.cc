@@ -1,0 +1,330 @@
+#include "smb/core/server.h"
+
+#include <openssl/rand.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <deque>
+#include <mutex>
+#include <set>
+
+#include "smb/core/connection.h"
+#include "util/log.h"
+
+namespace concordfs::smb {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kMaxQueued = 256;  // frames queued before reading pauses
+
+uint64_t NowFiletime() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (static_cast<uint64_t>(ts.tv_sec) + 11644473600ULL) * 10000000ULL +
+         ts.tv_nsec / 100;
+}
+
+}  // namespace
+
+class Conn : public Transport, public std::enable_shared_from_this<Conn> {
+ public:
+  Conn(tcp::socket sock, net::IoPool* pool, SmbServerState* st,
+       size_t max_frame, std::function<void(Conn*)> on_gone)
+      : sock_(std::move(sock)),
+        pool_(pool),
+        max_frame_(max_frame),
+        on_gone_(std::move(on_gone)) {
+    boost::system::error_code ec;
+    auto ep = sock_.remote_endpoint(ec);
+    std::string peer =
+        ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+    sock_.set_option(tcp::no_delay(true), ec);
+    proto_ = std::make_unique<SmbConnection>(st, this, peer);
+  }
+
+  void Start() { ReadHeader(); }
+
+  // Transport.
+  void Send(std::string message) override {
+    auto self = shared_from_this();
+    asio::post(sock_.get_executor(), [self, m = std::move(message)]() mutable {
+      self->QueueWrite(std::move(m));
+    });
+  }
+  void Close() override {
+    auto self = shared_from_this();
+    asio::post(sock_.get_executor(), [self] {
+      self->close_after_writes_ = true;
+      if (!self->writing_) self->Shutdown();
+    });
+  }
+  void Post(std::function<void()> fn) override { Enqueue(std::move(fn)); }
+
+  void ForceClose() {
+    auto self = shared_from_this();
+    asio::post(sock_.get_executor(), [self] { self->Shutdown(); });
+  }
+
+ private:
+  void ReadHeader() {
+    auto self = shared_from_this();
+    asio::async_read(sock_, asio::buffer(hdr_, 4),
+                     [self](boost::system::error_code ec, size_t) {
+                       if (ec) return self->Gone();
+                       self->OnHeader();
+                     });
+  }
+
+  void OnHeader() {
+    size_t len = (static_cast<uint8_t>(hdr_[1]) << 16) |
+                 (static_cast<uint8_t>(hdr_[2]) << 8) |
+                 static_cast<uint8_t>(hdr_[3]);
+    if (hdr_[0] != 0 || len > max_frame_ || len < 4) {
+      CFS_LOG_DEBUG("smb: {}: bad frame (type {}, {} bytes); closing",
+                    proto_->peer(), static_cast<int>(hdr_[0]), len);
+      return Gone();
+    }
+    auto buf = std::make_shared<std::string>(len, '\0');
+    auto self = shared_from_this();
+    asio::async_read(
+        sock_, asio::buffer(buf->data(), len),
+        [self, buf](boost::system::error_code ec, size_t) {
+          if (ec) return self->Gone();
+          self->Enqueue([self, buf] { self->proto_->OnMessage(*buf); });
+          if (self->queued_.load() >= kMaxQueued) {
+            self->paused_ = true;  // resumed by the drainer
+            return;
+          }
+          self->ReadHeader();
+        });
+  }
+
+  void Enqueue(std::function<void()> fn) {
+    bool start = false;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      queue_.push_back(std::move(fn));
+      ++queued_;
+      if (!draining_) {
+        draining_ = true;
+        start = true;
+      }
+    }
+    if (start) {
+      auto self = shared_from_this();
+      pool_->Work([self] { self->Drain(); });
+    }
+  }
+
+  void Drain() {
+    for (int n = 0; n < 64; ++n) {
+      std::function<void()> fn;
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        if (queue_.empty()) {
+          draining_ = false;
+          break;
+        }
+        fn = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      fn();
+      --queued_;
+    }
+    bool more;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      more = draining_;
+    }
+    auto self = shared_from_this();
+    if (more) pool_->Work([self] { self->Drain(); });
+    asio::post(sock_.get_executor(), [self] {
+      if (self->paused_ && self->queued_.load() < kMaxQueued / 2 &&
+          !self->gone_) {
+        self->paused_ = false;
+        self->ReadHeader();
+      }
+    });
+  }
+
+  void QueueWrite(std::string m) {
+    if (gone_) return;
+    char f[4] = {0, static_cast<char>(m.size() >> 16),
+                 static_cast<char>(m.size() >> 8), static_cast<char>(m.size())};
+    pending_.push_back(std::string(f, 4));
+    pending_.push_back(std::move(m));
+    if (!writing_) WriteSome();
+  }
+
+  void WriteSome() {
+    writing_ = true;
+    inflight_.clear();
+    inflight_.swap(pending_);
+    std::vector<asio::const_buffer> bufs;
+    bufs.reserve(inflight_.size());
+    for (const std::string& s : inflight_) bufs.emplace_back(asio::buffer(s));
+    auto self = shared_from_this();
+    asio::async_write(sock_, bufs,
+                      [self](boost::system::error_code ec, size_t) {
+                        self->writing_ = false;
+                        if (ec) return self->Gone();
+                        if (!self->pending_.empty()) return self->WriteSome();
+                        if (self->close_after_writes_) self->Shutdown();
+                      });
+  }
+
+  void Shutdown() {
+    boost::system::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_both, ec);
+    sock_.close(ec);
+    Gone();
+  }
+
+  void Gone() {
+    if (gone_) return;
+    gone_ = true;
+    boost::system::error_code ec;
+    sock_.close(ec);
+    auto self = shared_from_this();
+    Enqueue([self] {
+      self->proto_->OnDisconnect();
+      self->on_gone_(self.get());
+    });
+  }
+
+  tcp::socket sock_;
+  net::IoPool* pool_;
+  size_t max_frame_;
+  std::function<void(Conn*)> on_gone_;
+  std::unique_ptr<SmbConnection> proto_;
+  char hdr_[4] = {};
+  // I/O thread only.
+  std::deque<std::string> pending_;
+  std::deque<std::string> inflight_;
+  bool writing_ = false;
+  bool close_after_writes_ = false;
+  bool gone_ = false;
+  bool paused_ = false;
+  // Serial queue.
+  std::mutex mu_;
+  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
+  bool draining_ = false;                    // GUARDED_BY(mu_)
+  std::atomic<size_t> queued_{0};
+};
+
+struct SmbServer::Impl {
+  net::IoPool* pool;
+  SmbServerState state;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  mutable std::mutex mu;
+  std::set<std::shared_ptr<Conn>> conns;  // GUARDED_BY(mu)
+  std::atomic<bool> stopping{false};
+
+  void Accept() {
+    acceptor->async_accept(
+        *static_cast<asio::io_context*>(pool->next_io()),
+        [this](boost::system::error_code ec, tcp::socket sock) {
+          if (ec) {
+            if (ec == asio::error::operation_aborted || stopping) return;
+            CFS_LOG_WARN("smb: accept failed: {}", ec.message());
+            return Accept();
+          }
+          size_t max_frame = state.opts.max_io + (1 << 20);
+          auto c = std::make_shared<Conn>(
+              std::move(sock), pool, &state, max_frame, [this](Conn* gone) {
+                std::lock_guard<std::mutex> g(mu);
+                for (auto it = conns.begin(); it != conns.end(); ++it) {
+                  if (it->get() == gone) {
+                    conns.erase(it);
+                    break;
+                  }
+                }
+              });
+          {
+            std::lock_guard<std::mutex> g(mu);
+            conns.insert(c);
+          }
+          c->Start();
+          Accept();
+        });
+  }
+};
+
+SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs, SmbOptions opts)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->pool = pool;
+  impl_->state.opts = std::move(opts);
+  impl_->state.vfs = vfs;
+  RAND_bytes(reinterpret_cast<unsigned char*>(impl_->state.server_guid), 16);
+  impl_->state.start_time = NowFiletime();
+  RAND_bytes(reinterpret_cast<unsigned char*>(&impl_->state.volume_serial),
+             sizeof(uint32_t));
+  auto root = vfs->GetAttr(kRootInode);
+  if (root.ok()) {
+    impl_->state.volume_created =
+        root->inode.btime ? root->inode.btime : root->inode.ctime;
+  }
+}
+
+SmbServer::~SmbServer() { Stop(); }
+
+Status SmbServer::Listen() {
+  const SmbOptions& o = impl_->state.opts;
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(o.address, ec);
+  if (ec) return Status::Invalid("smb: bad address " + o.address);
+  auto* io = static_cast<asio::io_context*>(impl_->pool->main_io());
+  auto acc = std::make_unique<tcp::acceptor>(*io);
+  tcp::endpoint ep(addr, o.port);
+  acc->open(ep.protocol(), ec);
+  if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acc->bind(ep, ec);
+  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Error(ec.value(), "smb: cannot listen on " + o.address +
+                                         ":" + std::to_string(o.port) + ": " +
+                                         ec.message());
+  }
+  impl_->acceptor = std::move(acc);
+  impl_->Accept();
+  return Status::Ok();
+}
+
+uint16_t SmbServer::port() const {
+  if (!impl_->acceptor) return 0;
+  boost::system::error_code ec;
+  return impl_->acceptor->local_endpoint(ec).port();
+}
+
+size_t SmbServer::connection_count() const {
+  std::lock_guard<std::mutex> g(impl_->mu);
+  return impl_->conns.size();
+}
+
+void SmbServer::Stop() {
+  if (!impl_->acceptor) return;
+  impl_->stopping = true;
+  auto* acc = impl_->acceptor.get();
+  std::promise<void> done;
+  asio::post(acc->get_executor(), [acc, &done] {
+    boost::system::error_code ec;
+    acc->close(ec);
+    done.set_value();
+  });
+  done.get_future().wait();
+  std::vector<std::shared_ptr<Conn>> conns;
+  {
+    std::lock_guard<std::mutex> g(impl_->mu);
+    conns.assign(impl_->conns.begin(), impl_->conns.end());
+  }
+  for (auto& c : conns) c->ForceClose();
+  // Wait (bounded) for the connections to close their opens.
+  for (int i = 0; i < 500 && connection_count() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  impl_->acceptor.reset();
+}
+
+}  // namespace concordfs::smb

@@ -1,0 +1,37 @@
+#include "smb/core/state.h"
+
+namespace concordfs::smb {
+
+void FileStates::AddOpen(InodeId ino) {
+  std::lock_guard<std::mutex> g(mu_);
+  ++files_[ino].opens;
+}
+
+bool FileStates::RemoveOpen(InodeId ino) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = files_.find(ino);
+  if (it == files_.end()) return false;
+  if (--it->second.opens > 0) return false;
+  bool pending = it->second.delete_pending;
+  files_.erase(it);
+  return pending;
+}
+
+bool FileStates::DeletePending(InodeId ino) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = files_.find(ino);
+  return it != files_.end() && it->second.delete_pending;
+}
+
+bool FileStates::HasOpens(InodeId ino) const {
+  std::lock_guard<std::mutex> g(mu_);
+  return files_.count(ino) != 0;
+}
+
+void FileStates::SetDeletePending(InodeId ino, bool pending) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = files_.find(ino);
+  if (it != files_.end()) it->second.delete_pending = pending;
+}
+
+}  // namespace concordfs::smb

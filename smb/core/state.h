@@ -1,0 +1,122 @@
+// The SMB server's shared state and the per-connection objects: sessions,
+// tree connects and opens (MS-SMB2 3.3.1).
+//
+// Ownership: SmbServerState is owned by the SmbServer and outlives every
+// connection; it borrows the Vfs. Sessions, trees and opens belong to one
+// SmbConnection and are touched only from its serial executor, so they need
+// no locks. FileStates (delete-pending, open counts shared by all
+// connections) is internally locked.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "smb/auth/authenticator.h"
+#include "smb/core/options.h"
+#include "smb/crypto/smb_crypto.h"
+#include "smb/dcerpc/pipe.h"
+#include "vfs/vfs.h"
+
+namespace concordfs::smb {
+
+// Per-file state every open of the file shares, across connections.
+class FileStates {
+ public:
+  struct Entry {
+    uint32_t opens = 0;
+    bool delete_pending = false;
+  };
+  void AddOpen(InodeId ino);
+  // Returns true if this was the last open and the file is delete-pending
+  // (the caller then removes the name).
+  bool RemoveOpen(InodeId ino);
+  bool DeletePending(InodeId ino) const;
+  bool HasOpens(InodeId ino) const;
+  void SetDeletePending(InodeId ino, bool pending);
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<InodeId, Entry> files_;  // GUARDED_BY(mu_)
+};
+
+struct SmbServerState {
+  SmbOptions opts;
+  Vfs* vfs = nullptr;
+  char server_guid[16] = {};
+  uint64_t start_time = 0;  // FILETIME
+  uint64_t volume_serial = 0;
+  std::atomic<uint64_t> next_session_id{1};
+  std::atomic<uint64_t> next_file_id{1};
+  FileStates files;
+  NanoTime volume_created = 0;
+};
+
+struct SmbFileId {
+  uint64_t persistent = 0;
+  uint64_t volatile_id = 0;
+  bool operator==(const SmbFileId&) const = default;
+  bool is_related_placeholder() const {
+    return persistent == ~0ULL && volatile_id == ~0ULL;
+  }
+};
+
+struct Tree {
+  uint32_t id = 0;
+  const SmbShare* share = nullptr;  // nullptr for IPC$
+  bool ipc = false;
+  InodeId root = kInvalidInode;
+  bool read_only = false;
+  bool encrypt = false;
+  uint32_t maximal_access = 0;
+};
+
+struct Session {
+  uint64_t id = 0;
+  enum class State { kInProgress, kValid, kExpired } state = State::kInProgress;
+  std::unique_ptr<Authenticator> auth;  // during SESSION_SETUP
+  std::optional<SmbUser> user;          // nullopt: guest/anonymous
+  bool guest = false;
+  bool anonymous = false;
+  OpContext ctx;  // credential the session's operations run as
+  std::string session_key;
+  SessionKeys keys;
+  bool signing_required = false;
+  bool encrypt = false;
+  PreauthHash preauth;  // 3.1.1
+  std::map<uint32_t, std::unique_ptr<Tree>> trees;
+  uint32_t next_tree_id = 1;
+};
+
+struct Open {
+  SmbFileId fid;
+  uint64_t session_id = 0;
+  uint32_t tree_id = 0;
+  InodeId ino = kInvalidInode;
+  InodeId parent = kInvalidInode;
+  std::string name;  // last component ("" for the share root)
+  std::string path;  // share-relative, backslash-separated
+  bool is_dir = false;
+  uint64_t vfs_handle = 0;  // 0: no data access
+  uint32_t access = 0;      // granted access mask
+  uint32_t share_access = 0;
+  uint32_t create_options = 0;
+  bool delete_on_close = false;
+  uint64_t position = 0;
+  uint32_t mode = 0;
+  // Directory enumeration.
+  std::string pattern;
+  uint64_t dir_cookie = 0;
+  bool dir_started = false;
+  bool dir_done = false;
+  std::unique_ptr<PipeEndpoint> pipe;
+  std::vector<uint64_t> notify_async_ids;  // pending CHANGE_NOTIFY watches
+};
+
+}  // namespace concordfs::smb
