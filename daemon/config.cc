@@ -9,11 +9,16 @@
 #include <charconv>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <span>
 #include <system_error>
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "smb/auth/authenticator.h"
+#include "smb/auth/ntlm_crypto.h"
+#include "smb/wire/unicode.h"
 
 namespace concordfs {
 namespace {
@@ -186,16 +191,24 @@ Status SetSync(const Field& f, Config* c) {
   return Status::Ok();
 }
 
-// Always octal, as with chmod(1).
-Status SetMode(const Field& f, Config* c) {
+// Always octal, as with chmod(1). `what` names the value in messages.
+Status ParseOctal(const Field& f, uint32_t max, std::string_view what,
+                  uint32_t* out) {
   std::string text;
   CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
-  uint64_t mode = 0;
-  if (!ParseDigits(text, 8, &mode) || mode > 07777) {
-    return f.BadValue(text, "an octal mode from 0 to 07777");
+  uint64_t v = 0;
+  if (!ParseDigits(text, 8, &v) || v > max) {
+    char digits[16];
+    auto res = std::to_chars(digits, digits + sizeof(digits), max, 8);
+    return f.BadValue(text, "an octal " + std::string(what) + " from 0 to 0" +
+                                std::string(digits, res.ptr));
   }
-  c->root_mode = static_cast<uint32_t>(mode);
+  *out = static_cast<uint32_t>(v);
   return Status::Ok();
+}
+
+Status SetMode(const Field& f, Config* c) {
+  return ParseOctal(f, 07777, "mode", &c->root_mode);
 }
 
 template <std::string Config::*kMember, const auto& kChoices>
@@ -234,12 +247,17 @@ void EmitSync(const Config& c, YAML::Emitter& e) {
   e << SyncPolicyName(c.sync);
 }
 
-void EmitMode(const Config& c, YAML::Emitter& e) {
+// At least three octal digits: 5 -> "005".
+std::string Octal3(uint32_t v) {
   char digits[16];
-  auto res = std::to_chars(digits, digits + sizeof(digits), c.root_mode, 8);
+  auto res = std::to_chars(digits, digits + sizeof(digits), v, 8);
   std::string octal(digits, res.ptr);
   octal.insert(0, octal.size() < 3 ? 3 - octal.size() : 0, '0');
-  e << YAML::DoubleQuoted << ("0" + octal);  // "0755"
+  return octal;
+}
+
+void EmitMode(const Config& c, YAML::Emitter& e) {
+  e << YAML::DoubleQuoted << ("0" + Octal3(c.root_mode));  // "0755"
 }
 
 // ---- the key tables ----
@@ -339,15 +357,19 @@ Status ParseBoolText(const Field& f, bool* out) {
   return Status::Ok();
 }
 
-Status SetAddress(const Field& f, Config* c) {
+Status ParseAddress(const Field& f, std::string* out) {
   std::string text;
   CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
   rpc::Peer p;
   if (!rpc::Peer::Parse(text, 0, &p)) {
     return f.BadValue(text, "a numeric IPv4 or IPv6 address");
   }
-  c->nfs_address = text;
+  *out = std::move(text);
   return Status::Ok();
+}
+
+Status SetAddress(const Field& f, Config* c) {
+  return ParseAddress(f, &c->nfs_address);
 }
 
 Status SetMaxIo(const Field& f, Config* c) {
@@ -364,6 +386,67 @@ constexpr std::string_view kPortmappers[] = {"auto", "embedded", "system",
                                              "off"};
 constexpr std::string_view kSquashes[] = {"none", "root", "all"};
 
+// A key of one entry of a list of mappings (nfs.exports[i], smb.users[i],
+// ...): a name from `keys`, not given before in the entry (`seen`).
+Status CheckEntryKey(std::string_view origin, const std::string& section,
+                     const YAML::Node& key,
+                     std::span<const std::string_view> keys,
+                     std::vector<std::string>* seen) {
+  if (!key.IsScalar()) {
+    return ErrorAt(origin, key.Mark(),
+                   std::string("expected a key name, got ") + KindName(key));
+  }
+  const std::string& k = key.Scalar();
+  if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
+    return ErrorAt(origin, key.Mark(),
+                   "unknown key '" + k + "' in '" + section +
+                       "' (known keys: " + JoinAlternatives(keys, ", ") + ")");
+  }
+  if (std::find(seen->begin(), seen->end(), k) != seen->end()) {
+    return ErrorAt(origin, key.Mark(), "duplicate key '" + k + "'");
+  }
+  seen->push_back(k);
+  return Status::Ok();
+}
+
+// A list of mappings: `parse(section, item)` for each entry, section being
+// "<name>[<index>]". A missing value is an empty list.
+template <typename ParseEntry>
+Status ForEachEntry(const Field& f, std::string_view what, ParseEntry&& parse) {
+  if (f.value.IsNull()) return Status::Ok();
+  if (!f.value.IsSequence()) {
+    return f.Error("expected a list of " + std::string(what) + " for '" +
+                   f.name + "', got " + KindName(f.value));
+  }
+  int i = 0;
+  for (const auto& item : f.value) {
+    std::string section = f.name + "[" + std::to_string(i++) + "]";
+    if (!item.IsMap()) {
+      return ErrorAt(
+          f.origin, item.Mark(),
+          "expected a mapping for '" + section + "', got " + KindName(item));
+    }
+    CFS_RETURN_IF_ERROR(parse(section, item));
+  }
+  return Status::Ok();
+}
+
+// A directory inside the backend (an export's or a share's path):
+// absolute, normalized, no . or .. components.
+Status ParseBackendPath(const Field& f, std::string* out) {
+  std::string text;
+  CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+  std::string norm;
+  if (text.empty() || text[0] != '/' || !IsUtf8(text) ||
+      text.find('\0') != std::string::npos ||
+      !rpc::NormalizeExportPath(text, &norm)) {
+    return f.BadValue(text,
+                      "an absolute path inside the backend without . or ..");
+  }
+  *out = std::move(norm);
+  return Status::Ok();
+}
+
 // One entry of nfs.exports.
 Status ParseExport(std::string_view origin, const std::string& section,
                    const YAML::Node& map, rpc::ExportOptions* x) {
@@ -372,34 +455,11 @@ Status ParseExport(std::string_view origin, const std::string& section,
   std::vector<std::string> seen;
   for (const auto& kv : map) {
     const YAML::Node& key = kv.first;
-    if (!key.IsScalar()) {
-      return ErrorAt(origin, key.Mark(),
-                     std::string("expected a key name, got ") + KindName(key));
-    }
+    CFS_RETURN_IF_ERROR(CheckEntryKey(origin, section, key, kKeys, &seen));
     const std::string& k = key.Scalar();
-    if (std::find(std::begin(kKeys), std::end(kKeys), k) == std::end(kKeys)) {
-      return ErrorAt(origin, key.Mark(),
-                     "unknown key '" + k + "' in '" + section +
-                         "' (known keys: " + JoinAlternatives(kKeys, ", ") +
-                         ")");
-    }
-    if (std::find(seen.begin(), seen.end(), k) != seen.end()) {
-      return ErrorAt(origin, key.Mark(), "duplicate key '" + k + "'");
-    }
-    seen.push_back(k);
     Field f{origin, section + "." + k, key, kv.second};
     if (k == "path") {
-      std::string text;
-      CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
-      std::string norm;
-      if (text.empty() || text[0] != '/' || !IsUtf8(text) ||
-          text.find('\0') != std::string::npos ||
-          !rpc::NormalizeExportPath(text, &norm)) {
-        return f.BadValue(text,
-                          "an absolute path inside the backend without . or "
-                          "..");
-      }
-      x->path = norm;
+      CFS_RETURN_IF_ERROR(ParseBackendPath(f, &x->path));
     } else if (k == "clients") {
       if (!kv.second.IsSequence()) {
         return f.Error("expected a list of addresses for '" + f.name +
@@ -431,31 +491,20 @@ Status ParseExport(std::string_view origin, const std::string& section,
 }
 
 Status SetExports(const Field& f, Config* c) {
-  c->nfs_exports.clear();
-  if (f.value.IsNull()) return Status::Ok();  // no exports
-  if (!f.value.IsSequence()) {
-    return f.Error("expected a list of exports for '" + f.name + "', got " +
-                   KindName(f.value));
-  }
-  int i = 0;
-  for (const auto& item : f.value) {
-    std::string section = f.name + "[" + std::to_string(i++) + "]";
-    if (!item.IsMap()) {
-      return ErrorAt(
-          f.origin, item.Mark(),
-          "expected a mapping for '" + section + "', got " + KindName(item));
-    }
-    rpc::ExportOptions x;
-    CFS_RETURN_IF_ERROR(ParseExport(f.origin, section, item, &x));
-    for (const rpc::ExportOptions& other : c->nfs_exports) {
-      if (other.path == x.path) {
-        return ErrorAt(f.origin, item.Mark(),
-                       "export '" + x.path + "' is listed twice");
-      }
-    }
-    c->nfs_exports.push_back(std::move(x));
-  }
-  return Status::Ok();
+  c->nfs_exports.clear();  // a missing value: no exports
+  return ForEachEntry(
+      f, "exports", [&](const std::string& section, const YAML::Node& item) {
+        rpc::ExportOptions x;
+        CFS_RETURN_IF_ERROR(ParseExport(f.origin, section, item, &x));
+        for (const rpc::ExportOptions& other : c->nfs_exports) {
+          if (other.path == x.path) {
+            return ErrorAt(f.origin, item.Mark(),
+                           "export '" + x.path + "' is listed twice");
+          }
+        }
+        c->nfs_exports.push_back(std::move(x));
+        return Status::Ok();
+      });
 }
 
 void EmitExports(const Config& c, YAML::Emitter& e) {
@@ -502,6 +551,469 @@ constexpr KeySpec kNfsKeys[] = {
     {"exports", SetExports, EmitExports},
 };
 
+// ---- smb: ----
+
+// Setters and emitters for the members of c->smb (SmbOptions).
+template <auto kMember>
+Status SetSmbBool(const Field& f, Config* c) {
+  return ParseBoolText(f, &(c->smb.*kMember));
+}
+
+template <auto kMember, uint64_t kMin, uint64_t kMax>
+Status SetSmbUnsigned(const Field& f, Config* c) {
+  using T = std::remove_reference_t<decltype(c->smb.*kMember)>;
+  static_assert(kMax <= std::numeric_limits<T>::max());
+  uint64_t v = 0;
+  CFS_RETURN_IF_ERROR(ParseUnsigned(f, kMin, kMax, &v));
+  c->smb.*kMember = static_cast<T>(v);
+  return Status::Ok();
+}
+
+template <auto kMember>
+void EmitSmbPlain(const Config& c, YAML::Emitter& e) {
+  e << c.smb.*kMember;
+}
+
+template <auto kMember>
+void EmitSmbBool(const Config& c, YAML::Emitter& e) {
+  e << (c.smb.*kMember ? "true" : "false");
+}
+
+template <auto kMember>
+void EmitSmbQuoted(const Config& c, YAML::Emitter& e) {
+  e << YAML::DoubleQuoted << c.smb.*kMember;
+}
+
+bool HasControlChar(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) {
+    const auto b = static_cast<unsigned char>(ch);
+    return b < 0x20 || b == 0x7f;
+  });
+}
+
+// Valid UTF-8, no control characters and none of `forbidden`.
+bool IsNameText(std::string_view s, std::string_view forbidden) {
+  return IsUtf8(s) && !HasControlChar(s) &&
+         s.find_first_of(forbidden) == std::string_view::npos;
+}
+
+size_t CodePoints(std::string_view utf8) {
+  return static_cast<size_t>(std::count_if(
+      utf8.begin(), utf8.end(),
+      [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
+}
+
+Status SetSmbAddress(const Field& f, Config* c) {
+  return ParseAddress(f, &c->smb.address);
+}
+
+// A NetBIOS name (server_name, domain): 1-15 ASCII letters, digits, - or _.
+template <std::string smb::SmbOptions::*kMember>
+Status SetNetbiosName(const Field& f, Config* c) {
+  std::string text;
+  CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+  const bool ok = !text.empty() && text.size() <= 15 &&
+                  std::all_of(text.begin(), text.end(), [](char ch) {
+                    return (ch >= 'A' && ch <= 'Z') ||
+                           (ch >= 'a' && ch <= 'z') ||
+                           (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+                  });
+  if (!ok) {
+    return f.BadValue(text,
+                      "a NetBIOS name: 1 to 15 letters, digits, '-' or '_'");
+  }
+  c->smb.*kMember = std::move(text);
+  return Status::Ok();
+}
+
+constexpr std::string_view kSmbSignings[] = {"enabled", "required"};
+constexpr std::string_view kSmbEncryptions[] = {"off", "desired", "required"};
+
+Status SetSmbSigning(const Field& f, Config* c) {
+  std::string text;
+  CFS_RETURN_IF_ERROR(ParseChoice(f, kSmbSignings, &text));
+  c->smb.signing_required = text == "required";
+  return Status::Ok();
+}
+
+void EmitSmbSigning(const Config& c, YAML::Emitter& e) {
+  e << (c.smb.signing_required ? "required" : "enabled");
+}
+
+Status SetSmbEncryption(const Field& f, Config* c) {
+  std::string text;
+  CFS_RETURN_IF_ERROR(ParseChoice(f, kSmbEncryptions, &text));
+  c->smb.encryption = text == "off"       ? smb::SmbEncryption::kOff
+                      : text == "desired" ? smb::SmbEncryption::kDesired
+                                          : smb::SmbEncryption::kRequired;
+  return Status::Ok();
+}
+
+void EmitSmbEncryption(const Config& c, YAML::Emitter& e) {
+  switch (c.smb.encryption) {
+    case smb::SmbEncryption::kOff:
+      e << "off";
+      return;
+    case smb::SmbEncryption::kDesired:
+      e << "desired";
+      return;
+    case smb::SmbEncryption::kRequired:
+      e << "required";
+      return;
+  }
+  e << "off";
+}
+
+Status SetSmbUmask(const Field& f, Config* c) {
+  return ParseOctal(f, 0777, "umask", &c->smb.umask);
+}
+
+void EmitSmbUmask(const Config& c, YAML::Emitter& e) {
+  e << YAML::DoubleQuoted << Octal3(c.smb.umask);  // "022"
+}
+
+// A list of scalars (groups, a share's users); a missing value is empty.
+template <typename ParseItem>
+Status ForEachScalar(const Field& f, std::string_view what, ParseItem&& parse) {
+  if (f.value.IsNull()) return Status::Ok();
+  if (!f.value.IsSequence()) {
+    return f.Error("expected a list of " + std::string(what) + " for '" +
+                   f.name + "', got " + KindName(f.value));
+  }
+  for (const auto& item : f.value) {
+    CFS_RETURN_IF_ERROR(parse(Field{f.origin, f.name, f.key, item}));
+  }
+  return Status::Ok();
+}
+
+// Characters Windows refuses in account names (and '@', which would make
+// the name a UPN).
+constexpr std::string_view kBadUserNameChars = "\\/:*?\"<>|@";
+constexpr char kUserNameRule[] =
+    "a user name without \\ / : * ? \" < > | @ or control characters";
+// ... and in share names.
+constexpr std::string_view kBadShareNameChars = "\\/:*?\"<>|";
+
+Status ParseSmbUserName(const Field& f, std::string* out) {
+  std::string text;
+  CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+  if (text.empty() || !IsNameText(text, kBadUserNameChars)) {
+    return f.BadValue(text, kUserNameRule);
+  }
+  *out = std::move(text);
+  return Status::Ok();
+}
+
+int HexDigit(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+  return -1;
+}
+
+std::string ToHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : bytes) {
+    const auto b = static_cast<unsigned char>(ch);
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
+}
+
+// One entry of smb.users. name, uid, gid and one of password/nt_hash are
+// required: a user without a uid would otherwise be root.
+Status ParseSmbUser(std::string_view origin, const std::string& section,
+                    const YAML::Node& map, smb::SmbUser* u) {
+  static constexpr std::string_view kKeys[] = {"name", "password", "nt_hash",
+                                               "uid",  "gid",      "groups"};
+  std::vector<std::string> seen;
+  bool has_secret = false;  // password or nt_hash given
+  for (const auto& kv : map) {
+    const YAML::Node& key = kv.first;
+    CFS_RETURN_IF_ERROR(CheckEntryKey(origin, section, key, kKeys, &seen));
+    const std::string& k = key.Scalar();
+    Field f{origin, section + "." + k, key, kv.second};
+    if (k == "password" || k == "nt_hash") {
+      if (has_secret) {
+        return ErrorAt(
+            origin, key.Mark(),
+            "'" + section + "' has both 'password' and 'nt_hash': give one");
+      }
+      has_secret = true;
+    }
+    if (k == "name") {
+      CFS_RETURN_IF_ERROR(ParseSmbUserName(f, &u->name));
+    } else if (k == "password") {
+      std::string text;
+      CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+      if (text.empty() || !IsUtf8(text)) {
+        // Never echo a password.
+        return f.Error("bad value for '" + f.name +
+                       "': expected a non-empty UTF-8 password");
+      }
+      u->nt_hash = smb::NtHashOfPassword(text);
+      if (u->nt_hash.size() != 16) {
+        return f.Error("cannot compute the NT hash for '" + f.name + "' (" +
+                       smb::NtlmCryptoStatus().message() +
+                       "); give 'nt_hash' instead");
+      }
+    } else if (k == "nt_hash") {
+      std::string text;
+      CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+      std::string bytes;
+      for (size_t i = 0; text.size() == 32 && i < 32; i += 2) {
+        const int hi = HexDigit(text[i]), lo = HexDigit(text[i + 1]);
+        if (hi < 0 || lo < 0) break;
+        bytes += static_cast<char>(hi * 16 + lo);
+      }
+      if (bytes.size() != 16) {
+        return f.BadValue(text, "32 hexadecimal digits");
+      }
+      u->nt_hash = std::move(bytes);
+    } else if (k == "uid" || k == "gid") {
+      uint64_t v = 0;
+      CFS_RETURN_IF_ERROR(ParseUnsigned(f, 0, kMaxId, &v));
+      (k == "uid" ? u->uid : u->gid) = static_cast<uint32_t>(v);
+    } else {  // groups
+      u->groups.clear();
+      CFS_RETURN_IF_ERROR(ForEachScalar(f, "gids", [&](const Field& fi) {
+        uint64_t v = 0;
+        CFS_RETURN_IF_ERROR(ParseUnsigned(fi, 0, kMaxId, &v));
+        u->groups.push_back(static_cast<uint32_t>(v));
+        return Status::Ok();
+      }));
+    }
+  }
+  for (std::string_view required : {"name", "uid", "gid"}) {
+    if (std::find(seen.begin(), seen.end(), required) == seen.end()) {
+      return ErrorAt(
+          origin, map.Mark(),
+          "'" + section + "' has no '" + std::string(required) + "'");
+    }
+  }
+  if (!has_secret) {
+    return ErrorAt(
+        origin, map.Mark(),
+        "'" + section + "' has neither 'password' nor 'nt_hash': give one");
+  }
+  return Status::Ok();
+}
+
+// "user 'B' is listed twice<where>", followed by " (as 'b'; names are
+// case-insensitive)" when the first spelling differs.
+std::string ListedTwice(std::string_view what, const std::string& name,
+                        const std::string& first, std::string_view where = "") {
+  std::string msg = std::string(what) + " '" + name + "' is listed twice" +
+                    std::string(where);
+  if (name != first) {
+    msg += " (as '" + first + "'; names are case-insensitive)";
+  }
+  return msg;
+}
+
+Status SetSmbUsers(const Field& f, Config* c) {
+  c->smb.users.clear();
+  return ForEachEntry(
+      f, "users", [&](const std::string& section, const YAML::Node& item) {
+        smb::SmbUser u;
+        CFS_RETURN_IF_ERROR(ParseSmbUser(f.origin, section, item, &u));
+        for (const smb::SmbUser& other : c->smb.users) {
+          if (smb::Utf8EqualsIgnoreCase(other.name, u.name)) {
+            return ErrorAt(f.origin, item.Mark(),
+                           ListedTwice("user", u.name, other.name));
+          }
+        }
+        c->smb.users.push_back(std::move(u));
+        return Status::Ok();
+      });
+}
+
+void EmitSmbUsers(const Config& c, YAML::Emitter& e) {
+  // "[]" rather than a block sequence's "\n    []" when empty.
+  if (c.smb.users.empty()) e << YAML::Flow;
+  e << YAML::BeginSeq;
+  for (const smb::SmbUser& u : c.smb.users) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << u.name;
+    e << YAML::Key << "nt_hash" << YAML::Value << YAML::DoubleQuoted
+      << ToHex(u.nt_hash);
+    e << YAML::Key << "uid" << YAML::Value << u.uid;
+    e << YAML::Key << "gid" << YAML::Value << u.gid;
+    e << YAML::Key << "groups" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (uint32_t g : u.groups) e << g;
+    e << YAML::EndSeq;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+}
+
+// One entry of smb.shares. Its users are checked against smb.users once the
+// whole section is read (CheckSmbShareUsers).
+Status ParseSmbShare(std::string_view origin, const std::string& section,
+                     const YAML::Node& map, smb::SmbShare* s) {
+  static constexpr std::string_view kKeys[] = {"name",      "path",  "comment",
+                                               "read_only", "users", "encrypt"};
+  std::vector<std::string> seen;
+  for (const auto& kv : map) {
+    const YAML::Node& key = kv.first;
+    CFS_RETURN_IF_ERROR(CheckEntryKey(origin, section, key, kKeys, &seen));
+    const std::string& k = key.Scalar();
+    Field f{origin, section + "." + k, key, kv.second};
+    if (k == "name") {
+      std::string text;
+      CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+      if (text.empty() || CodePoints(text) > 80 ||
+          !IsNameText(text, kBadShareNameChars)) {
+        return f.BadValue(text,
+                          "a share name of 1 to 80 characters without \\ / : "
+                          "* ? \" < > | or control characters");
+      }
+      if (smb::Utf8EqualsIgnoreCase(text, "IPC$")) {
+        return f.Error("bad value '" + text + "' for '" + f.name +
+                       "': IPC$ is reserved (the server provides it)");
+      }
+      s->name = std::move(text);
+    } else if (k == "path") {
+      CFS_RETURN_IF_ERROR(ParseBackendPath(f, &s->path));
+    } else if (k == "comment") {
+      std::string text;
+      CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+      if (!IsNameText(text, "")) {
+        return f.Error("bad value for '" + f.name +
+                       "': expected UTF-8 text without control characters");
+      }
+      s->comment = std::move(text);
+    } else if (k == "read_only") {
+      CFS_RETURN_IF_ERROR(ParseBoolText(f, &s->read_only));
+    } else if (k == "encrypt") {
+      CFS_RETURN_IF_ERROR(ParseBoolText(f, &s->encrypt));
+    } else {  // users
+      s->users.clear();
+      CFS_RETURN_IF_ERROR(ForEachScalar(f, "user names", [&](const Field& fi) {
+        std::string name;
+        CFS_RETURN_IF_ERROR(ParseSmbUserName(fi, &name));
+        for (const std::string& other : s->users) {
+          if (smb::Utf8EqualsIgnoreCase(other, name)) {
+            return fi.Error(
+                ListedTwice("user", name, other, " in '" + f.name + "'"));
+          }
+        }
+        s->users.push_back(std::move(name));
+        return Status::Ok();
+      }));
+    }
+  }
+  if (std::find(seen.begin(), seen.end(), "name") == seen.end()) {
+    return ErrorAt(origin, map.Mark(), "'" + section + "' has no 'name'");
+  }
+  return Status::Ok();
+}
+
+Status SetSmbShares(const Field& f, Config* c) {
+  c->smb.shares.clear();
+  return ForEachEntry(
+      f, "shares", [&](const std::string& section, const YAML::Node& item) {
+        smb::SmbShare s;
+        CFS_RETURN_IF_ERROR(ParseSmbShare(f.origin, section, item, &s));
+        for (const smb::SmbShare& other : c->smb.shares) {
+          if (smb::Utf8EqualsIgnoreCase(other.name, s.name)) {
+            return ErrorAt(f.origin, item.Mark(),
+                           ListedTwice("share", s.name, other.name));
+          }
+        }
+        c->smb.shares.push_back(std::move(s));
+        return Status::Ok();
+      });
+}
+
+void EmitSmbShares(const Config& c, YAML::Emitter& e) {
+  // "[]" rather than a block sequence's "\n    []" when empty.
+  if (c.smb.shares.empty()) e << YAML::Flow;
+  e << YAML::BeginSeq;
+  for (const smb::SmbShare& s : c.smb.shares) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << s.name;
+    e << YAML::Key << "path" << YAML::Value << YAML::DoubleQuoted << s.path;
+    e << YAML::Key << "comment" << YAML::Value << YAML::DoubleQuoted
+      << s.comment;
+    e << YAML::Key << "read_only" << YAML::Value
+      << (s.read_only ? "true" : "false");
+    e << YAML::Key << "users" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const std::string& u : s.users) e << YAML::DoubleQuoted << u;
+    e << YAML::EndSeq;
+    e << YAML::Key << "encrypt" << YAML::Value
+      << (s.encrypt ? "true" : "false");
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+}
+
+// The value of `key` in the mapping `map` (a handle sharing its data).
+std::optional<YAML::Node> FindValue(const YAML::Node& map,
+                                    std::string_view key) {
+  for (const auto& kv : map) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.second;
+  }
+  return std::nullopt;
+}
+
+// Every name in a share's `users` must be in smb.users (which may come
+// after `shares:` in the file). `section` is the parsed `smb:` mapping.
+Status CheckSmbShareUsers(const Field& section, const Config& c) {
+  const std::optional<YAML::Node> shares = FindValue(section.value, "shares");
+  if (!shares || !shares->IsSequence()) return Status::Ok();
+  for (size_t i = 0; i < c.smb.shares.size() && i < shares->size(); ++i) {
+    const std::optional<YAML::Node> users = FindValue((*shares)[i], "users");
+    if (!users || !users->IsSequence()) continue;
+    const std::vector<std::string>& names = c.smb.shares[i].users;
+    for (size_t j = 0; j < names.size() && j < users->size(); ++j) {
+      const bool known = std::any_of(
+          c.smb.users.begin(), c.smb.users.end(), [&](const smb::SmbUser& u) {
+            return smb::Utf8EqualsIgnoreCase(u.name, names[j]);
+          });
+      if (!known) {
+        return ErrorAt(section.origin, (*users)[j].Mark(),
+                       "user '" + names[j] + "' in '" + section.name +
+                           ".shares[" + std::to_string(i) +
+                           "].users' is not in '" + section.name + ".users'");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+constexpr KeySpec kSmbKeys[] = {
+    {"enabled", SetBool<&Config::smb_enabled>, EmitBool<&Config::smb_enabled>},
+    {"address", SetSmbAddress, EmitSmbQuoted<&smb::SmbOptions::address>},
+    {"port", SetSmbUnsigned<&smb::SmbOptions::port, 0, 65535>,
+     EmitSmbPlain<&smb::SmbOptions::port>},
+    {"server_name", SetNetbiosName<&smb::SmbOptions::server_name>,
+     EmitSmbPlain<&smb::SmbOptions::server_name>},
+    {"domain", SetNetbiosName<&smb::SmbOptions::domain>,
+     EmitSmbPlain<&smb::SmbOptions::domain>},
+    {"signing", SetSmbSigning, EmitSmbSigning},
+    {"encryption", SetSmbEncryption, EmitSmbEncryption},
+    {"guest", SetSmbBool<&smb::SmbOptions::guest>,
+     EmitSmbBool<&smb::SmbOptions::guest>},
+    {"guest_uid", SetSmbUnsigned<&smb::SmbOptions::guest_uid, 0, kMaxId>,
+     EmitSmbPlain<&smb::SmbOptions::guest_uid>},
+    {"guest_gid", SetSmbUnsigned<&smb::SmbOptions::guest_gid, 0, kMaxId>,
+     EmitSmbPlain<&smb::SmbOptions::guest_gid>},
+    {"max_io", SetSmbUnsigned<&smb::SmbOptions::max_io, 64 << 10, 8 << 20>,
+     EmitSmbPlain<&smb::SmbOptions::max_io>},
+    {"umask", SetSmbUmask, EmitSmbUmask},
+    {"users", SetSmbUsers, EmitSmbUsers},
+    {"shares", SetSmbShares, EmitSmbShares},
+};
+
+Status SetSmbSection(const Field& f, Config* c) {
+  CFS_RETURN_IF_ERROR(SetSection<kSmbKeys>(f, c));
+  if (f.value.IsMap()) CFS_RETURN_IF_ERROR(CheckSmbShareUsers(f, *c));
+  return Status::Ok();
+}
+
 constexpr KeySpec kTopKeys[] = {
     {"data_dir", SetPath<&Config::data_dir>, EmitPath<&Config::data_dir>},
     {"store", SetChoice<&Config::store, kStores>, EmitPlain<&Config::store>},
@@ -518,6 +1030,7 @@ constexpr KeySpec kTopKeys[] = {
     {"locks", SetSection<kLockKeys>, EmitSection<kLockKeys>},
     {"mount", SetSection<kMountKeys>, EmitSection<kMountKeys>},
     {"nfs", SetSection<kNfsKeys>, EmitSection<kNfsKeys>},
+    {"smb", SetSmbSection, EmitSection<kSmbKeys>},
 };
 
 // ---- walking mappings ----

@@ -6,7 +6,9 @@
 // is strict: unknown keys, wrong types and out-of-range values are errors,
 // each reported as `<file>:<line>:<column>: <message>` in a
 // Status::Invalid. A missing key keeps its default; an empty file is all
-// defaults. Config is a plain value (copyable, no shared state); the
+// defaults. Passwords are never kept: an SMB user's password is turned into
+// its NT hash while parsing, and DumpConfig prints the hash (`nt_hash`).
+// Config is a plain value (copyable, no shared state); the
 // functions are pure apart from reading the file and the cwd, and are safe to
 // call from any thread. yaml-cpp stays inside config.cc: its exceptions are
 // caught there and never cross this interface.
@@ -19,6 +21,7 @@
 
 #include "metadata/metadata_store.h"
 #include "rpc/exports.h"
+#include "smb/core/options.h"
 #include "util/status.h"
 
 namespace concordfs {
@@ -81,6 +84,20 @@ struct Config {
   // `exports:` is a list of mappings with keys path, clients, read_only,
   // squash (none|root|all), anonuid, anongid, secure.
   std::vector<rpc::ExportOptions> nfs_exports = {rpc::ExportOptions{}};
+  // Section `smb:` (keys enabled, address, port, server_name, domain,
+  // signing, encryption, guest, guest_uid, guest_gid, max_io, umask, users,
+  // shares): the SMB2/3 server; every key but `enabled` fills `smb`, whose
+  // defaults are SmbOptions' own (127.0.0.1:4450, no users, no shares).
+  // signing: "enabled" | "required" (signing_required); encryption: "off" |
+  // "desired" | "required"; umask is octal like root.mode.
+  // `users:` is a list of mappings with keys name, password or nt_hash
+  // (exactly one; a password is stored as its NT hash), uid, gid (both
+  // required) and groups; names are unique case-insensitively.
+  // `shares:` is a list of mappings with keys name (unique
+  // case-insensitively, not IPC$), path (normalized like an export's),
+  // comment, read_only, users (names from `users:`; empty: all) and encrypt.
+  bool smb_enabled = true;
+  smb::SmbOptions smb;
 
   bool operator==(const Config&) const = default;
 };

@@ -15,11 +15,12 @@ namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr char kTopKeys[] =
     "(known keys: data_dir, store, sync, log_level, atime, content_fd_cache, "
-    "root, locks, mount, nfs)";
+    "root, locks, mount, nfs, smb)";
 
 Result<Config> Parse(std::string_view text) {
   return ParseConfig(text, "c.yaml", "/base");
@@ -32,6 +33,26 @@ std::string Error(std::string_view text) {
   if (r.ok()) return "";
   EXPECT_EQ(r.code(), EINVAL);
   return r.status().message();
+}
+
+// 32 hex digits -> 16 bytes.
+std::string Unhex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(
+        std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  }
+  return out;
+}
+
+std::string ToHexForTest(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 15];
+  }
+  return out;
 }
 
 // Defaults as parsed with the base directory of `data_dir`: relative
@@ -306,6 +327,31 @@ TEST(ConfigTest, DumpRoundTrips) {
   c.max_open_fds = 18446744073709551615u;
   c.mount_path = "/mnt/concord";
   c.mount_enabled = false;
+  c.smb_enabled = false;
+  c.smb.address = "::";
+  c.smb.port = 445;
+  c.smb.server_name = "LAB-1";
+  c.smb.domain = "CORP_X";
+  c.smb.signing_required = true;
+  c.smb.encryption = smb::SmbEncryption::kDesired;
+  c.smb.guest = true;
+  c.smb.guest_uid = 4294967294u;
+  c.smb.guest_gid = 0;
+  c.smb.max_io = 65536;
+  c.smb.umask = 0;
+  c.smb.users = {{"- al #1 'x' &y !z %\xC3\xA9 ",
+                  std::string("\0\xff\x01 abcdefghijkl", 16),
+                  0,
+                  4294967294u,
+                  {}},
+                 {"true", std::string(16, '\0'), 7, 8, {1, 2, 4294967294u}}};
+  c.smb.shares = {{"- Odd #share 'x' @\xC3\xA9$ ",
+                   "/a/b",
+                   "a \"comment\": #x",
+                   true,
+                   {"TRUE", "- AL #1 'X' &Y !Z %\xC3\x89 "},
+                   true},
+                  {"yes", "/", "", false, {}, false}};
   for (const Config& want : {DefaultsAt("/var/lib/concordfs"), c}) {
     std::string text = DumpConfig(want);
     Result<Config> got = ParseConfig(text, "dump", "/elsewhere");
@@ -364,7 +410,22 @@ TEST(ConfigTest, DumpText) {
             "      squash: root\n"
             "      anonuid: 65534\n"
             "      anongid: 65534\n"
-            "      secure: false\n");
+            "      secure: false\n"
+            "smb:\n"
+            "  enabled: true\n"
+            "  address: \"127.0.0.1\"\n"
+            "  port: 4450\n"
+            "  server_name: CONCORDFS\n"
+            "  domain: WORKGROUP\n"
+            "  signing: enabled\n"
+            "  encryption: off\n"
+            "  guest: false\n"
+            "  guest_uid: 65534\n"
+            "  guest_gid: 65534\n"
+            "  max_io: 8388608\n"
+            "  umask: \"022\"\n"
+            "  users: []\n"
+            "  shares: []\n");
 }
 
 TEST(ConfigTest, NfsSection) {
@@ -471,6 +532,410 @@ TEST(ConfigTest, LockSection) {
             "integer from 1 to 18446744073709551615");
 }
 
+TEST(ConfigTest, SmbDefaults) {
+  Config c;
+  EXPECT_TRUE(c.smb_enabled);
+  EXPECT_EQ(c.smb.address, "127.0.0.1");
+  EXPECT_EQ(c.smb.port, 4450u);
+  EXPECT_EQ(c.smb.server_name, "CONCORDFS");
+  EXPECT_EQ(c.smb.domain, "WORKGROUP");
+  EXPECT_FALSE(c.smb.signing_required);
+  EXPECT_EQ(c.smb.encryption, smb::SmbEncryption::kOff);
+  EXPECT_FALSE(c.smb.guest);
+  EXPECT_EQ(c.smb.guest_uid, 65534u);
+  EXPECT_EQ(c.smb.guest_gid, 65534u);
+  EXPECT_EQ(c.smb.max_io, 8u << 20);
+  EXPECT_EQ(c.smb.umask, 022u);
+  EXPECT_TRUE(c.smb.users.empty());
+  EXPECT_TRUE(c.smb.shares.empty());
+  // An empty section keeps them.
+  for (const char* text :
+       {"smb:\n", "smb: {}\n", "smb: {users: [], shares: []}"}) {
+    Result<Config> r = Parse(text);
+    ASSERT_TRUE(r.ok()) << text << ": " << r.status().ToString();
+    EXPECT_EQ(*r, DefaultsAt("/base/concordfs-data")) << text;
+  }
+}
+
+TEST(ConfigTest, SmbSection) {
+  Result<Config> r = Parse(
+      "smb:\n"
+      "  enabled: false\n"
+      "  address: '::'\n"
+      "  port: 445\n"
+      "  server_name: lab-srv_1\n"
+      "  domain: CORP\n"
+      "  signing: required\n"
+      "  encryption: desired\n"
+      "  guest: yes\n"
+      "  guest_uid: 99\n"
+      "  guest_gid: 98\n"
+      "  max_io: 65536\n"
+      "  umask: 0027\n"
+      "  shares:\n"  // before the users they name
+      "    - name: Data\n"
+      "      path: /srv//data/\n"
+      "      comment: 'team data: #1'\n"
+      "      read_only: true\n"
+      "      users: [ALICE, bob]\n"
+      "      encrypt: true\n"
+      "    - {name: pub}\n"
+      "  users:\n"
+      "    - name: alice\n"
+      "      password: Password\n"
+      "      uid: 1000\n"
+      "      gid: 100\n"
+      "      groups: [10, 4294967294]\n"
+      "    - {name: Bob, nt_hash: A4F49C406510BDCAB6824EE7C30FD852, uid: 0,"
+      " gid: 0}\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const smb::SmbOptions& o = r->smb;
+  EXPECT_FALSE(r->smb_enabled);
+  EXPECT_EQ(o.address, "::");
+  EXPECT_EQ(o.port, 445u);
+  EXPECT_EQ(o.server_name, "lab-srv_1");
+  EXPECT_EQ(o.domain, "CORP");
+  EXPECT_TRUE(o.signing_required);
+  EXPECT_EQ(o.encryption, smb::SmbEncryption::kDesired);
+  EXPECT_TRUE(o.guest);
+  EXPECT_EQ(o.guest_uid, 99u);
+  EXPECT_EQ(o.guest_gid, 98u);
+  EXPECT_EQ(o.max_io, 65536u);
+  EXPECT_EQ(o.umask, 027u);
+  ASSERT_EQ(o.users.size(), 2u);
+  EXPECT_EQ(o.users[0].name, "alice");
+  EXPECT_EQ(o.users[0].nt_hash, Unhex("a4f49c406510bdcab6824ee7c30fd852"));
+  EXPECT_EQ(o.users[0].uid, 1000u);
+  EXPECT_EQ(o.users[0].gid, 100u);
+  EXPECT_EQ(o.users[0].groups, (std::vector<uint32_t>{10, 4294967294u}));
+  EXPECT_EQ(o.users[1].name, "Bob");
+  EXPECT_EQ(o.users[1].nt_hash, o.users[0].nt_hash);  // same password
+  EXPECT_TRUE(o.users[1].groups.empty());
+  ASSERT_EQ(o.shares.size(), 2u);
+  const smb::SmbShare& d = o.shares[0];
+  EXPECT_EQ(d.name, "Data");
+  EXPECT_EQ(d.path, "/srv/data");
+  EXPECT_EQ(d.comment, "team data: #1");
+  EXPECT_TRUE(d.read_only);
+  EXPECT_EQ(d.users, (std::vector<std::string>{"ALICE", "bob"}));
+  EXPECT_TRUE(d.encrypt);
+  // Unlisted keys keep SmbShare's defaults.
+  const smb::SmbShare& p = o.shares[1];
+  EXPECT_EQ(p.name, "pub");
+  EXPECT_EQ(p.path, "/");
+  EXPECT_EQ(p.comment, "");
+  EXPECT_FALSE(p.read_only);
+  EXPECT_TRUE(p.users.empty());
+  EXPECT_FALSE(p.encrypt);
+
+  for (const auto& [text, want] :
+       {std::pair{"off", smb::SmbEncryption::kOff},
+        std::pair{"desired", smb::SmbEncryption::kDesired},
+        std::pair{"required", smb::SmbEncryption::kRequired}}) {
+    Result<Config> e = Parse(std::string("smb: {encryption: ") + text + "}");
+    ASSERT_TRUE(e.ok()) << text;
+    EXPECT_EQ(e->smb.encryption, want);
+  }
+  Result<Config> s = Parse("smb: {signing: enabled, port: 0}");
+  ASSERT_TRUE(s.ok());
+  EXPECT_FALSE(s->smb.signing_required);
+  EXPECT_EQ(s->smb.port, 0u);
+}
+
+TEST(ConfigTest, SmbPasswordBecomesNtHash) {
+  // Reference values: MD4(UTF-16LE(password)) computed with PyCryptodome;
+  // "Password" is also MS-NLMP's sample (4.2.1).
+  const std::pair<const char*, const char*> cases[] = {
+      {"Password", "a4f49c406510bdcab6824ee7c30fd852"},
+      {"concordfs", "6cf5f661d9d07e5d8721541157b32fe9"},
+      {"p\xC3\xA4ss\xF0\x9F\x98\x80", "6595470c5638e22b494e1ab0029899ad"},
+  };
+  for (const auto& [password, hex] : cases) {
+    Result<Config> r =
+        Parse(std::string("smb:\n  users:\n    - {name: u, password: '") +
+              password + "', uid: 1, gid: 1}\n");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->smb.users.size(), 1u);
+    EXPECT_EQ(r->smb.users[0].nt_hash, Unhex(hex)) << password;
+  }
+  // A password YAML would read as a number or a bool is still text.
+  Result<Config> a = Parse(
+      "smb: {users: [{name: a, password: 0123, uid: 1, gid: 1}, "
+      "{name: b, password: yes, uid: 1, gid: 1}]}");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->smb.users[0].nt_hash, Unhex("6247cc78af538aa47024a547039bdf72"));
+  EXPECT_EQ(a->smb.users[1].nt_hash, Unhex("9544b55d2641105f41b23b66aea89f20"));
+}
+
+TEST(ConfigTest, SmbErrors) {
+  EXPECT_EQ(Error("smb: {prot: 445}"),
+            "c.yaml:1:7: unknown key 'prot' in 'smb' (known keys: enabled, "
+            "address, port, server_name, domain, signing, encryption, guest, "
+            "guest_uid, guest_gid, max_io, umask, users, shares)");
+  EXPECT_EQ(Error("smb:\n  port: 65536\n"),
+            "c.yaml:2:9: bad value '65536' for 'smb.port': expected an "
+            "integer from 0 to 65535");
+  EXPECT_EQ(Error("smb: {port: http}"),
+            "c.yaml:1:13: bad value 'http' for 'smb.port': expected an "
+            "integer from 0 to 65535");
+  EXPECT_EQ(Error("smb: {address: localhost}"),
+            "c.yaml:1:16: bad value 'localhost' for 'smb.address': expected "
+            "a numeric IPv4 or IPv6 address");
+  EXPECT_EQ(Error("smb: {signing: disabled}"),
+            "c.yaml:1:16: bad value 'disabled' for 'smb.signing': expected "
+            "enabled or required");
+  EXPECT_EQ(Error("smb: {encryption: on}"),
+            "c.yaml:1:19: bad value 'on' for 'smb.encryption': expected off, "
+            "desired or required");
+  EXPECT_EQ(Error("smb: {max_io: 65535}"),
+            "c.yaml:1:15: bad value '65535' for 'smb.max_io': expected an "
+            "integer from 65536 to 8388608");
+  EXPECT_EQ(Error("smb: {max_io: 8388609}"),
+            "c.yaml:1:15: bad value '8388609' for 'smb.max_io': expected an "
+            "integer from 65536 to 8388608");
+  EXPECT_EQ(Error("smb: {umask: 0778}"),
+            "c.yaml:1:14: bad value '0778' for 'smb.umask': expected an octal "
+            "umask from 0 to 0777");
+  EXPECT_EQ(Error("smb: {umask: 1000}"),
+            "c.yaml:1:14: bad value '1000' for 'smb.umask': expected an octal "
+            "umask from 0 to 0777");
+  EXPECT_EQ(Error("smb: {guest_uid: 4294967295}"),
+            "c.yaml:1:18: bad value '4294967295' for 'smb.guest_uid': "
+            "expected an integer from 0 to 4294967294");
+  for (const char* name :
+       {"", "SIXTEEN-CHARS-XX", "has space", "a.b", "caf\xC3\xA9"}) {
+    EXPECT_EQ(Error(std::string("smb: {server_name: '") + name + "'}"),
+              std::string("c.yaml:1:20: bad value '") + name +
+                  "' for 'smb.server_name': expected a NetBIOS name: 1 to 15 "
+                  "letters, digits, '-' or '_'");
+  }
+  EXPECT_EQ(Error("smb: {domain: my.lab}"),
+            "c.yaml:1:15: bad value 'my.lab' for 'smb.domain': expected a "
+            "NetBIOS name: 1 to 15 letters, digits, '-' or '_'");
+  EXPECT_EQ(Error("smb: {users: {name: a}}"),
+            "c.yaml:1:14: expected a list of users for 'smb.users', got a "
+            "mapping");
+  EXPECT_EQ(Error("smb: {shares: [pub]}"),
+            "c.yaml:1:16: expected a mapping for 'smb.shares[0]', got a "
+            "scalar");
+}
+
+// `smb:\n  users:\n` followed by the given entries, one per line.
+std::string UsersError(std::initializer_list<std::string_view> entries) {
+  std::string text = "smb:\n  users:\n";
+  for (std::string_view e : entries) text += "    - " + std::string(e) + "\n";
+  return Error(text);
+}
+
+TEST(ConfigTest, SmbUserErrors) {
+  EXPECT_EQ(UsersError({"{name: a, password: x, uid: 1, gid: 1, home: /}"}),
+            "c.yaml:3:46: unknown key 'home' in 'smb.users[0]' (known keys: "
+            "name, password, nt_hash, uid, gid, groups)");
+  EXPECT_EQ(UsersError({"{name: a, password: x, uid: 1, gid: 1, uid: 2}"}),
+            "c.yaml:3:46: duplicate key 'uid'");
+  EXPECT_EQ(UsersError({"{name: a, password: x, uid: 1, gid: 1}",
+                        "{name: b, password: y, uid: 2, gid: 2}",
+                        "{name: A, password: z, uid: 3, gid: 3}"}),
+            "c.yaml:5:7: user 'A' is listed twice (as 'a'; names are "
+            "case-insensitive)");
+  EXPECT_EQ(UsersError({"{name: a, password: x, uid: 1, gid: 1}",
+                        "{name: a, password: x, uid: 1, gid: 1}"}),
+            "c.yaml:4:7: user 'a' is listed twice");
+  EXPECT_EQ(UsersError({"{name: a, password: x, nt_hash: "
+                        "a4f49c406510bdcab6824ee7c30fd852, uid: 1, gid: 1}"}),
+            "c.yaml:3:30: 'smb.users[0]' has both 'password' and 'nt_hash': "
+            "give one");
+  EXPECT_EQ(UsersError({"{name: a, uid: 1, gid: 1}"}),
+            "c.yaml:3:7: 'smb.users[0]' has neither 'password' nor 'nt_hash': "
+            "give one");
+  EXPECT_EQ(UsersError({"{password: x, uid: 1, gid: 1}"}),
+            "c.yaml:3:7: 'smb.users[0]' has no 'name'");
+  EXPECT_EQ(UsersError({"{name: a, password: x, gid: 1}"}),
+            "c.yaml:3:7: 'smb.users[0]' has no 'uid'");
+  EXPECT_EQ(UsersError({"{name: a, password: x, uid: 1}"}),
+            "c.yaml:3:7: 'smb.users[0]' has no 'gid'");
+  EXPECT_EQ(UsersError({"{name: a, password: '', uid: 1, gid: 1}"}),
+            "c.yaml:3:27: bad value for 'smb.users[0].password': expected a "
+            "non-empty UTF-8 password");
+  EXPECT_EQ(UsersError({"{name: a, password: , uid: 1, gid: 1}"}),
+            "c.yaml:3:17: missing value for 'smb.users[0].password'");
+  for (const char* hex :
+       {"a4f49c406510bdcab6824ee7c30fd85", "a4f49c406510bdcab6824ee7c30fd8522",
+        "g4f49c406510bdcab6824ee7c30fd852", "a4f49c406510bdcab6824ee7c30fd8 2",
+        ""}) {
+    EXPECT_EQ(
+        UsersError(
+            {"{name: a, nt_hash: '" + std::string(hex) + "', uid: 1, gid: 1}"}),
+        std::string("c.yaml:3:26: bad value '") + hex +
+            "' for 'smb.users[0].nt_hash': expected 32 hexadecimal digits");
+  }
+  const std::string rule =
+      "expected a user name without \\ / : * ? \" < > | @ or control "
+      "characters";
+  for (const char* name : {"", "dom\\\\user", "a/b", "a:b", "a*", "a?", "a<",
+                           "a>", "a|b", "user@realm", "tab\\tname"}) {
+    std::string shown = name;  // as YAML reads the double-quoted scalar
+    if (shown == "dom\\\\user") shown = "dom\\user";
+    if (shown == "tab\\tname") shown = "tab\tname";
+    EXPECT_EQ(UsersError({"{name: \"" + std::string(name) +
+                          "\", password: x, uid: 1, gid: 1}"}),
+              "c.yaml:3:14: bad value '" + shown +
+                  "' for 'smb.users[0].name': " + rule)
+        << name;
+  }
+  EXPECT_EQ(UsersError({"{name: 'a\"b', password: x, uid: 1, gid: 1}"}),
+            "c.yaml:3:14: bad value 'a\"b' for 'smb.users[0].name': " + rule);
+  EXPECT_EQ(UsersError({"{name: a, password: x, uid: -1, gid: 1}"}),
+            "c.yaml:3:35: bad value '-1' for 'smb.users[0].uid': expected an "
+            "integer from 0 to 4294967294");
+  EXPECT_EQ(UsersError({"{name: a, password: x, uid: 1, gid: 4294967295}"}),
+            "c.yaml:3:43: bad value '4294967295' for 'smb.users[0].gid': "
+            "expected an integer from 0 to 4294967294");
+  EXPECT_EQ(
+      UsersError({"{name: a, password: x, uid: 1, gid: 1, groups: [1, x]}"}),
+      "c.yaml:3:58: bad value 'x' for 'smb.users[0].groups': expected an "
+      "integer from 0 to 4294967294");
+  EXPECT_EQ(
+      UsersError({"{name: a, password: x, uid: 1, gid: 1, groups: 5}"}),
+      "c.yaml:3:54: expected a list of gids for 'smb.users[0].groups', got "
+      "a scalar");
+}
+
+// `smb:` with users alice and bob and `shares:` followed by the entries.
+std::string SharesError(std::initializer_list<std::string_view> entries) {
+  std::string text =
+      "smb:\n"
+      "  users:\n"
+      "    - {name: alice, password: x, uid: 1, gid: 1}\n"
+      "    - {name: bob, password: y, uid: 2, gid: 2}\n"
+      "  shares:\n";
+  for (std::string_view e : entries) text += "    - " + std::string(e) + "\n";
+  return Error(text);
+}
+
+TEST(ConfigTest, SmbShareErrors) {
+  EXPECT_EQ(SharesError({"{name: a, users: [alice, carol]}"}),
+            "c.yaml:6:32: user 'carol' in 'smb.shares[0].users' is not in "
+            "'smb.users'");
+  // Also when the shares come first.
+  EXPECT_EQ(Error("smb:\n"
+                  "  shares:\n"
+                  "    - {name: a, users: [BOB, eve]}\n"
+                  "  users:\n"
+                  "    - {name: bob, password: y, uid: 2, gid: 2}\n"),
+            "c.yaml:3:30: user 'eve' in 'smb.shares[0].users' is not in "
+            "'smb.users'");
+  EXPECT_EQ(Error("smb: {shares: [{name: a, users: [x]}]}"),
+            "c.yaml:1:34: user 'x' in 'smb.shares[0].users' is not in "
+            "'smb.users'");
+  EXPECT_EQ(SharesError({"{name: a, users: [alice, Alice]}"}),
+            "c.yaml:6:32: user 'Alice' is listed twice in "
+            "'smb.shares[0].users' (as 'alice'; names are case-insensitive)");
+  for (const char* name : {"IPC$", "ipc$", "Ipc$"}) {
+    EXPECT_EQ(SharesError({"{name: " + std::string(name) + "}"}),
+              std::string("c.yaml:6:14: bad value '") + name +
+                  "' for 'smb.shares[0].name': IPC$ is reserved (the server "
+                  "provides it)");
+  }
+  EXPECT_EQ(SharesError({"{name: data}", "{name: pub}", "{name: DATA}"}),
+            "c.yaml:8:7: share 'DATA' is listed twice (as 'data'; names are "
+            "case-insensitive)");
+  EXPECT_EQ(SharesError({"{name: data}", "{name: data, path: /x}"}),
+            "c.yaml:7:7: share 'data' is listed twice");
+  const std::string rule =
+      "expected a share name of 1 to 80 characters without \\ / : * ? \" < > "
+      "| or control characters";
+  for (const std::string& name :
+       {std::string(""), std::string(81, 's'), std::string("a/b"),
+        std::string("a:b"), std::string("a*"), std::string("a?"),
+        std::string("a<b>"), std::string("a|b"), std::string("a\\b")}) {
+    EXPECT_EQ(SharesError({"{name: '" + name + "'}"}),
+              "c.yaml:6:14: bad value '" + name +
+                  "' for 'smb.shares[0].name': " + rule)
+        << name;
+  }
+  // 80 characters is fine, counted as characters, not bytes; so are $, @,
+  // spaces and non-ASCII letters.
+  std::string eighty;
+  for (int i = 0; i < 80; ++i) eighty += "\xC3\xA9";
+  for (const std::string& name :
+       {std::string(80, 's'), eighty, std::string("hidden$"),
+        std::string("a b @c #d")}) {
+    Result<Config> ok = Parse("smb: {shares: [{name: '" + name + "'}]}");
+    ASSERT_TRUE(ok.ok()) << name << ": " << ok.status().ToString();
+    EXPECT_EQ(ok->smb.shares[0].name, name);
+  }
+  for (const char* path : {"a", "/a/../b", "/./a", "''"}) {
+    std::string shown = path;
+    if (shown == "''") shown = "";
+    EXPECT_EQ(SharesError({"{name: a, path: " + std::string(path) + "}"}),
+              "c.yaml:6:23: bad value '" + shown +
+                  "' for 'smb.shares[0].path': expected an absolute path "
+                  "inside the backend without . or ..");
+  }
+  EXPECT_EQ(SharesError({"{name: a, read_only: maybe}"}),
+            "c.yaml:6:28: bad value 'maybe' for 'smb.shares[0].read_only': "
+            "expected true or false");
+  EXPECT_EQ(SharesError({"{name: a, comment: \"a\\x01b\"}"}),
+            "c.yaml:6:26: bad value for 'smb.shares[0].comment': expected "
+            "UTF-8 text without control characters");
+  EXPECT_EQ(SharesError({"{path: /a}"}),
+            "c.yaml:6:7: 'smb.shares[0]' has no 'name'");
+  EXPECT_EQ(SharesError({"{name: a, acl: none}"}),
+            "c.yaml:6:17: unknown key 'acl' in 'smb.shares[0]' (known keys: "
+            "name, path, comment, read_only, users, encrypt)");
+  EXPECT_EQ(SharesError({"{name: a, users: alice}"}),
+            "c.yaml:6:24: expected a list of user names for "
+            "'smb.shares[0].users', got a scalar");
+}
+
+TEST(ConfigTest, SmbDumpHasNoPassword) {
+  Result<Config> c = Parse(
+      "smb:\n"
+      "  umask: 7\n"
+      "  users:\n"
+      "    - {name: alice, password: 'S3cret pass#1', uid: 1000, gid: 100,"
+      " groups: [5]}\n"
+      "  shares:\n"
+      "    - {name: Data, path: /d, comment: 'x: y', users: [ALICE]}\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const std::string text = DumpConfig(*c);
+  EXPECT_THAT(text, Not(HasSubstr("S3cret"))) << text;
+  EXPECT_THAT(text, Not(HasSubstr("password"))) << text;
+  EXPECT_THAT(text, HasSubstr("smb:\n"
+                              "  enabled: true\n"
+                              "  address: \"127.0.0.1\"\n"
+                              "  port: 4450\n"
+                              "  server_name: CONCORDFS\n"
+                              "  domain: WORKGROUP\n"
+                              "  signing: enabled\n"
+                              "  encryption: off\n"
+                              "  guest: false\n"
+                              "  guest_uid: 65534\n"
+                              "  guest_gid: 65534\n"
+                              "  max_io: 8388608\n"
+                              "  umask: \"007\"\n"
+                              "  users:\n"
+                              "    - name: \"alice\"\n"
+                              "      nt_hash: \"" +
+                              ToHexForTest(c->smb.users[0].nt_hash) +
+                              "\"\n"
+                              "      uid: 1000\n"
+                              "      gid: 100\n"
+                              "      groups: [5]\n"
+                              "  shares:\n"
+                              "    - name: \"Data\"\n"
+                              "      path: \"/d\"\n"
+                              "      comment: \"x: y\"\n"
+                              "      read_only: false\n"
+                              "      users: [\"ALICE\"]\n"
+                              "      encrypt: false\n"))
+      << text;
+  Result<Config> again = ParseConfig(text, "dump", "/base");
+  ASSERT_TRUE(again.ok()) << again.status().ToString() << "\n" << text;
+  EXPECT_EQ(*again, *c);
+}
+
 class ConfigFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -539,7 +1004,19 @@ TEST(ShippedConfigTest, LoadsWithDefaults) {
   want.mount_allow_other = true;
   // Loopback NFS: root on this machine is root on the export too.
   want.nfs_exports[0].squash = rpc::Squash::kNone;
+  // One example user (password "concordfs") and one share of everything.
+  want.smb.users = {
+      {"concord", Unhex("6cf5f661d9d07e5d8721541157b32fe9"), 1000, 1000, {}}};
+  want.smb.shares = {{"share", "/", "", false, {}, false}};
   EXPECT_EQ(*r, want);
+  // --print-config shows the hash, never the password, and reads back.
+  const std::string text = DumpConfig(*r);
+  EXPECT_THAT(text, Not(HasSubstr("password"))) << text;
+  EXPECT_THAT(text, HasSubstr("nt_hash: \"6cf5f661d9d07e5d8721541157b32fe9\""))
+      << text;
+  Result<Config> again = ParseConfig(text, "dump", "/");
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, *r);
 }
 
 }  // namespace
