@@ -76,6 +76,7 @@ struct SetAttrRequest {
   bool atime_now = false;  // UTIME_NOW
   bool mtime_now = false;
   std::optional<NanoTime> btime;  // SMB may set the birth time
+  std::optional<NanoTime> ctime;  // and the change time (ChangeTime)
   std::optional<uint32_t> dos_attrs;
   std::optional<uint64_t> alloc_size;  // SMB allocation size hint
   // Open file the change is made through (ftruncate); 0 = by path.

@@ -42,7 +42,7 @@ Status Vfs::CheckSetAttr(const OpContext& ctx, const Inode& n,
   if (req.mode && !owner && !only_clears_setid) {
     return Status::Perm("chmod by non-owner");
   }
-  if ((req.atime || req.mtime || req.btime) && !owner) {
+  if ((req.atime || req.mtime || req.btime || req.ctime) && !owner) {
     return Status::Perm("explicit times by non-owner");
   }
   if ((req.atime_now || req.mtime_now || req.dos_attrs || req.alloc_size) &&
@@ -82,6 +82,7 @@ Result<Attr> Vfs::SetAttr(const OpContext& ctx, InodeId ino,
   if (req.dos_attrs) n.dos_attrs = *req.dos_attrs;
   if (req.alloc_size) n.alloc_size = *req.alloc_size;
   vfs_internal::TouchCtime(&n, now);
+  if (req.ctime) n.ctime = *req.ctime;
   MetadataBatch b;
   b.set_durable(false);  // synced by CommitFor, outside the locks
   b.PutInode(n);

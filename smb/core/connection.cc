@@ -246,6 +246,10 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
       }
       Dispatch(&c);
     }
+    if (c.status != 0 && spdlog::should_log(spdlog::level::debug)) {
+      CFS_LOG_DEBUG("smb: {}: command {} mid {} -> {:#010x}", peer_, h.command,
+                    h.message_id, c.status);
+    }
     if (c.no_response) {
       pos += len;
       if (!h.next_command) break;

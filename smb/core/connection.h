@@ -26,6 +26,8 @@
 
 namespace concordfs::smb {
 
+locking::Owner ShareOwner(uint64_t session_id, uint64_t open_id);
+
 class Transport {
  public:
   virtual ~Transport() = default;

@@ -119,8 +119,20 @@ Open* SmbConnection::FindOpen(Call* c, SmbFileId fid) {
   return o;
 }
 
+locking::Owner ShareOwner(uint64_t session_id, uint64_t open_id) {
+  locking::Owner w;
+  w.protocol = locking::Protocol::kSmb;
+  w.client = session_id;
+  w.open = open_id;
+  return w;
+}
+
 uint32_t SmbConnection::CloseOpen(Open* o) {
   uint32_t status = kStatusSuccess;
+  if (o->share_registered && st_->shares) {
+    st_->shares->Close(o->ino, ShareOwner(o->session_id, o->fid.volatile_id));
+    o->share_registered = false;
+  }
   for (uint64_t async_id : o->notify_async_ids) {
     CompleteAsync(async_id, kStatusNotifyCleanup, {});
   }
@@ -195,6 +207,14 @@ void SmbConnection::Create(Call* c) {
   if (options & kOptOpenById) {
     c->status = kStatusNotSupported;
     return;
+  }
+  for (const CreateContext& cc : contexts) {
+    // Extended attributes are not stored (the filesystem attributes do not
+    // announce them); clients retry without them.
+    if (cc.name == "ExtA" && !c->tree->ipc) {
+      c->status = kStatusEasNotSupported;
+      return;
+    }
   }
   Session* s = c->session;
   OpContext ctx = Ctx(s);
@@ -447,6 +467,25 @@ void SmbConnection::Create(Call* c) {
   auto o = std::make_unique<Open>();
   o->fid.volatile_id = st_->next_file_id.fetch_add(1);
   o->fid.persistent = o->fid.volatile_id;
+  // Share modes, in the table every front end uses: an open that reads,
+  // writes or deletes conflicts with opens that do not share that, and
+  // its own share mode binds later opens (local, NLM SHARE, SMB).
+  uint32_t share_need = 0;
+  if (desired & kDataRead) share_need |= locking::kAccessRead;
+  if (desired & kDataWrite) share_need |= locking::kAccessWrite;
+  if (desired & kDelete) share_need |= locking::kAccessDelete;
+  if (share_need && st_->shares) {
+    locking::ShareOpen so;
+    so.owner = ShareOwner(s->id, o->fid.volatile_id);
+    so.access = share_need;
+    so.share = share_access & locking::kShareAll;
+    if (st_->shares->Open(attr->inode.id, so)) {
+      if (handle) (void)st_->vfs->Release(handle);
+      c->status = kStatusSharingViolation;
+      return;
+    }
+    o->share_registered = true;
+  }
   o->session_id = s->id;
   o->tree_id = c->tree->id;
   o->ino = attr->inode.id;

@@ -21,15 +21,22 @@ constexpr uint8_t kInfoFilesystem = 2;
 constexpr uint8_t kInfoSecurity = 3;
 constexpr uint8_t kInfoQuota = 4;
 
-constexpr uint32_t kReadAttributes = kFileReadAttributes;
 constexpr uint32_t kWriteAttributes = kFileWriteAttributes;
-constexpr uint32_t kReadEa = kFileReadEa;
 constexpr uint32_t kWriteData = kFileWriteData;
 
-// Classes whose answer may be cut short (BUFFER_OVERFLOW) rather than
-// refused when the client's buffer is too small.
-bool Variable(uint8_t cls) {
-  return cls == 9 || cls == 18 || cls == 22 || cls == 48 || cls == 15;
+// Access a file information class needs (MS-FSA 2.1.5.11).
+uint32_t QueryAccess(uint8_t cls) {
+  switch (cls) {
+    case 4:   // basic
+    case 18:  // all
+    case 34:  // network open
+    case 35:  // attribute tag
+      return kFileReadAttributes;
+    case 15:  // full EA
+      return kFileReadEa;
+    default:
+      return 0;
+  }
 }
 
 }  // namespace
@@ -73,11 +80,7 @@ void SmbConnection::QueryInfo(Call* c) {
       return;
     }
   } else if (type == kInfoFile) {
-    uint32_t need = (cls == 7 || cls == 15) ? kReadEa : kReadAttributes;
-    if (cls == 14 || cls == 16 || cls == 17 || cls == 8 || cls == 9 ||
-        cls == 48) {
-      need = 0;
-    }
+    uint32_t need = QueryAccess(cls);
     if (need && !(o->access & need)) {
       c->status = kStatusAccessDenied;
       return;
@@ -140,14 +143,14 @@ void SmbConnection::QueryInfo(Call* c) {
     c->status = status;
     return;
   }
-  if (out.size() > out_len) {
-    if (type == kInfoFile && Variable(cls) && out_len >= 8) {
-      out.resize(out_len);
-      status = kStatusBufferOverflow;
-    } else {
-      c->status = kStatusInfoLengthMismatch;
-      return;
-    }
+  if (type == kInfoFile) {
+    status = FitFileInfo(cls, out_len, &out);
+  } else if (type == kInfoFilesystem) {
+    status = FitFsInfo(cls, out_len, &out);
+  }
+  if (status != kStatusSuccess && status != kStatusBufferOverflow) {
+    c->status = status;
+    return;
   }
   c->status = status;
   LeWriter w(&c->body);
@@ -247,6 +250,13 @@ void SmbConnection::SetInfo(Call* c) {
       if (bi.creation.kind == K::kSet) sr.btime = bi.creation.value;
       if (bi.last_access.kind == K::kSet) sr.atime = bi.last_access.value;
       if (bi.last_write.kind == K::kSet) sr.mtime = bi.last_write.value;
+      if (bi.change.kind == K::kSet) {
+        sr.ctime = bi.change.value;
+      } else {
+        // Setting other fields does not move ChangeTime for SMB clients.
+        auto cur = st_->vfs->GetAttr(o->ino);
+        if (cur.ok()) sr.ctime = cur->inode.ctime;
+      }
       if (bi.attributes) {
         if ((bi.attributes & 0x10) && !o->is_dir) {
           c->status = kStatusInvalidParameter;
@@ -329,6 +339,18 @@ void SmbConnection::SetInfo(Call* c) {
       if (o->is_dir && HasOpensBelow(o)) {
         c->status = kStatusAccessDenied;
         return;
+      }
+      // Renaming changes the parent directory: an open of the parent that
+      // may delete, or that does not let others delete, forbids it.
+      if (st_->shares) {
+        locking::ShareOpen probe;
+        probe.owner = ShareOwner(c->session->id, 0);
+        probe.access = locking::kAccessDelete;
+        probe.share = locking::kAccessRead | locking::kAccessWrite;
+        if (st_->shares->Check(o->parent, probe)) {
+          c->status = kStatusSharingViolation;
+          return;
+        }
       }
       Status s = st_->vfs->Rename(ctx, o->parent, o->name, np, nn, 0);
       if (!s.ok()) {

@@ -83,15 +83,9 @@ void SmbConnection::Read(Call* c) {
       return;
     }
     n = *got;
-  } else {
-    auto a = st_->vfs->GetAttr(o->ino);
-    if (a.ok() && offset > a->inode.size) n = 0;
-    if (a.ok() && offset >= a->inode.size && offset > 0) {
-      c->body.clear();
-      c->status = kStatusEndOfFile;
-      return;
-    }
   }
+  // Zero bytes for a zero-length read is success; otherwise fewer bytes
+  // than asked for (or than MinimumCount) at the end is END_OF_FILE.
   if ((n == 0 && length > 0) || n < minimum) {
     c->body.clear();
     c->status = kStatusEndOfFile;

@@ -253,8 +253,10 @@ struct SmbServer::Impl {
   }
 };
 
-SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs, SmbOptions opts)
+SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs,
+                     locking::ShareModeTable* shares, SmbOptions opts)
     : impl_(std::make_unique<Impl>()) {
+  impl_->state.shares = shares;
   impl_->pool = pool;
   impl_->state.opts = std::move(opts);
   impl_->state.vfs = vfs;

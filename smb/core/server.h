@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "locking/share_modes.h"
 #include "net/io_pool.h"
 #include "smb/core/options.h"
 #include "util/status.h"
@@ -26,7 +27,9 @@ namespace concordfs::smb {
 
 class SmbServer {
  public:
-  SmbServer(net::IoPool* pool, Vfs* vfs, SmbOptions opts);
+  // `shares` (may be null) is the share-mode table every front end uses.
+  SmbServer(net::IoPool* pool, Vfs* vfs, locking::ShareModeTable* shares,
+            SmbOptions opts);
   ~SmbServer();
   // Binds and starts accepting; errors name the address and port.
   Status Listen();

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "locking/share_modes.h"
 #include "smb/auth/authenticator.h"
 #include "smb/core/options.h"
 #include "smb/crypto/smb_crypto.h"
@@ -49,6 +50,7 @@ class FileStates {
 struct SmbServerState {
   SmbOptions opts;
   Vfs* vfs = nullptr;
+  locking::ShareModeTable* shares = nullptr;  // borrowed; may be null in tests
   char server_guid[16] = {};
   uint64_t start_time = 0;  // FILETIME
   uint64_t volume_serial = 0;
@@ -103,8 +105,9 @@ struct Open {
   std::string name;  // last component ("" for the share root)
   std::string path;  // share-relative, backslash-separated
   bool is_dir = false;
-  uint64_t vfs_handle = 0;  // 0: no data access
-  uint32_t access = 0;      // granted access mask
+  uint64_t vfs_handle = 0;        // 0: no data access
+  bool share_registered = false;  // in the share-mode table
+  uint32_t access = 0;            // granted access mask
   uint32_t share_access = 0;
   uint32_t create_options = 0;
   bool delete_on_close = false;

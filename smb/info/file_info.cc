@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "smb/info/attributes.h"
+#include "smb/info/names.h"
 #include "smb/wire/le.h"
 #include "smb/wire/unicode.h"
 
@@ -171,8 +172,17 @@ NtStatus EncodeFileInfo(uint8_t info_class, const FileInfoContext& c,
     case kFileAllInformation:
       PutAll(&w, c);
       break;
-    case kFileAlternateNameInformation:
-      return kStatusObjectNameNotFound;
+    case kFileAlternateNameInformation: {
+      std::string_view full = c.name;
+      size_t slash = full.rfind('\\');
+      std::string_view last =
+          slash == std::string_view::npos ? full : full.substr(slash + 1);
+      if (last.empty()) return kStatusObjectNameNotFound;  // the root
+      std::string u16 = Utf8ToUtf16(ShortName(last));
+      w.U32(static_cast<uint32_t>(u16.size()));
+      w.Bytes(u16);
+      break;
+    }
     case kFileStreamInformation:
       PutStreams(&w, c);
       break;
@@ -217,6 +227,7 @@ size_t FileInfoMinSize(uint8_t info_class) {
     case kFileAlignmentInformation:
     case kFileNameInformation:
     case kFileNormalizedNameInformation:
+    case kFileAlternateNameInformation:
       return 4;
     case kFileAllInformation:
       return 100;

@@ -71,6 +71,10 @@ NtStatus EncodeFsInfo(uint8_t info_class, const FsInfoContext& c,
       w.U32(g.sectors_per_unit);
       w.U32(g.bytes_per_sector);
       break;
+    case kFileFsControlInformation:
+      // No quotas: every threshold and limit zero, no control flags.
+      w.Zeros(48);
+      break;
     case kFileFsObjectIdInformation:
       // The volume's object id: its serial, then zeros; no extended info.
       w.U64(c.volume_serial);
@@ -97,14 +101,18 @@ NtStatus EncodeFsInfo(uint8_t info_class, const FsInfoContext& c,
 
 size_t FsInfoMinSize(uint8_t info_class) {
   switch (info_class) {
+    // Windows (and smbtorture's qfs_buffercheck) count the variable-length
+    // classes' fixed part rounded up to 8 bytes.
     case kFileFsVolumeInformation:
-      return 18;
+      return 24;
     case kFileFsSizeInformation:
       return 24;
     case kFileFsDeviceInformation:
       return 8;
     case kFileFsAttributeInformation:
-      return 12;
+      return 16;
+    case kFileFsControlInformation:
+      return 48;
     case kFileFsFullSizeInformation:
       return 32;
     case kFileFsObjectIdInformation:

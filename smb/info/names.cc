@@ -187,4 +187,45 @@ std::string JoinSmbPath(const SmbPath& path) {
   return s;
 }
 
+namespace {
+
+bool ShortNameChar(char c) {
+  if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return std::string_view("!#$%&'()-@^_`{}~").find(c) != std::string_view::npos;
+}
+
+std::string ShortPart(std::string_view s, size_t max) {
+  std::string out;
+  for (char c : s) {
+    char u = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c;
+    if (ShortNameChar(u)) out.push_back(u);
+    if (out.size() == max) break;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ShortName(std::string_view name) {
+  size_t dot = name.rfind('.');
+  bool has_ext = dot != std::string_view::npos && dot > 0;
+  std::string_view base = has_ext ? name.substr(0, dot) : name;
+  std::string_view ext = has_ext ? name.substr(dot + 1) : std::string_view();
+  std::string b = ShortPart(base, 8), e = ShortPart(ext, 3);
+  bool valid = !base.empty() && base.size() <= 8 && ext.size() <= 3 &&
+               b.size() == base.size() && e.size() == ext.size() &&
+               (!has_ext || !ext.empty());
+  if (valid) return has_ext ? b + "." + e : b;
+  uint32_t h = 2166136261u;  // FNV-1a over the whole name
+  for (char c : name) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  std::string out = ShortPart(base, 5);
+  if (out.empty()) out = "_";
+  out += '~';
+  out += kDigits[h % 36];
+  out += kDigits[(h / 36) % 36];
+  if (!e.empty()) out += "." + e;
+  return out;
+}
+
 }  // namespace concordfs::smb

@@ -50,4 +50,10 @@ std::string JoinSmbPath(const SmbPath& path);
 // rules above, and not "." or "..").
 bool IsValidSmbComponent(std::string_view utf8_name);
 
+// The 8.3 ("short") name Windows clients ask for (FileAlternateName
+// Information): the name itself, upper-cased, when it is a valid 8.3 name;
+// otherwise up to five of its characters, '~', two characters of a hash of
+// the whole name, and up to three characters of its extension.
+std::string ShortName(std::string_view utf8_name);
+
 }  // namespace concordfs::smb

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "smb/info/attributes.h"
+#include "smb/info/names.h"
 #include "smb/info/times.h"
+#include "smb/wire/unicode.h"
 #include "test_util.h"
 
 namespace concordfs::smb {
@@ -203,11 +205,30 @@ TEST(FileInfo, CompressionNetworkOpenTagId) {
   EXPECT_EQ(U32At(b, 4), 2u);
 }
 
+TEST(FileInfo, AlternateNameIsTheShortName) {
+  FileInfoContext c = FileCtx();
+  c.name = "\\dir\\file.txt";
+  std::string b = Encode(kFileAlternateNameInformation, c);
+  ASSERT_EQ(b.size(), 4u + 16u);
+  EXPECT_EQ(U32At(b, 0), 16u);
+  EXPECT_EQ(b.substr(4), Utf8ToUtf16("FILE.TXT"));
+  EXPECT_EQ(ShortName("readme"), "README");
+  EXPECT_EQ(ShortName("a.b.c"), ShortName("a.b.c"));
+  std::string longer = ShortName("a long file name.jpeg");
+  EXPECT_EQ(longer.substr(0, 6), "ALONG~");
+  EXPECT_EQ(longer.substr(longer.size() - 4), ".JPE");
+  EXPECT_NE(ShortName("a long file name 1.txt"),
+            ShortName("a long file name 2.txt"));
+}
+
 TEST(FileInfo, ErrorsLeaveOutputEmpty) {
   FileInfoContext c = FileCtx();
   EXPECT_EQ(Encode(kFileFullEaInformation, c, kStatusNoEasOnFile), "");
-  EXPECT_EQ(Encode(kFileAlternateNameInformation, c, kStatusObjectNameNotFound),
-            "");
+  FileInfoContext root = c;
+  root.name = "\\";
+  EXPECT_EQ(
+      Encode(kFileAlternateNameInformation, root, kStatusObjectNameNotFound),
+      "");
   EXPECT_EQ(Encode(kFilePipeInformation, c, kStatusNotSupported), "");
   EXPECT_EQ(Encode(kFileHardLinkInformation, c, kStatusNotSupported), "");
   EXPECT_EQ(Encode(0, c, kStatusInvalidInfoClass), "");

@@ -114,7 +114,7 @@ TEST(FsInfo, ObjectIdAndSectorSize) {
 }
 
 TEST(FsInfo, UnknownClasses) {
-  for (uint8_t cls : {0, 2, 6, 9, 10, 12, 255}) {
+  for (uint8_t cls : {0, 2, 9, 10, 12, 255}) {
     EXPECT_EQ(Encode(cls, Ctx(), kStatusInvalidInfoClass), "");
   }
 }
@@ -122,10 +122,10 @@ TEST(FsInfo, UnknownClasses) {
 TEST(FsInfo, Fit) {
   std::string b = Encode(kFileFsVolumeInformation, Ctx());
   std::string full = b;
-  EXPECT_EQ(FitFsInfo(kFileFsVolumeInformation, 20, &b), kStatusBufferOverflow);
-  EXPECT_EQ(b, full.substr(0, 20));
+  EXPECT_EQ(FitFsInfo(kFileFsVolumeInformation, 24, &b), kStatusBufferOverflow);
+  EXPECT_EQ(b, full.substr(0, 24));
   b = full;
-  EXPECT_EQ(FitFsInfo(kFileFsVolumeInformation, 17, &b),
+  EXPECT_EQ(FitFsInfo(kFileFsVolumeInformation, 23, &b),
             kStatusInfoLengthMismatch);
   b = Encode(kFileFsSizeInformation, Ctx());
   EXPECT_EQ(FitFsInfo(kFileFsSizeInformation, 24, &b), kStatusSuccess);
