@@ -6,9 +6,10 @@ suite.test). smbtorture prints "test: NAME" when a test starts and then
 "success: NAME", "failure: NAME [ reason ]", "skip: NAME [ reason ]" or
 "error: NAME [ reason ]". A test that started without a result means the
 process died (smbtorture itself crashes in a few tests) or was stopped by the
-per-run timeout: it is recorded as an error and the suite's remaining tests
-(from smbtorture --list) run in a new process, until every test has a result
-or the time budget is spent.
+watchdog (--per-test seconds for one test, --per-run for one process): it is
+recorded as an error and the suite's remaining tests (from smbtorture
+--list) run in a new process, until every test has a result or the time
+budget is spent.
 
 Writes one line per test to --results (tab-separated: result, name, the
 reference server's result for that test if --reference is given, the first
@@ -86,9 +87,7 @@ def parse(text):
     return results, started
 
 
-def describe_exit(rc, timed_out, per_run):
-    if timed_out:
-        return f"smbtorture timed out after {per_run} s in this test"
+def describe_exit(rc):
     if rc < 0:
         return f"smbtorture died of signal {signal.Signals(-rc).name} in this test"
     if rc >= 128:
@@ -96,7 +95,7 @@ def describe_exit(rc, timed_out, per_run):
     return f"smbtorture exited ({rc}) in this test"
 
 
-def run_suite(suite, base_cmd, raw_dir, per_run, deadline):
+def run_suite(suite, base_cmd, raw_dir, per_run, per_test, deadline):
     listed = list_tests(suite)
     results = {}
     args = [suite]
@@ -110,22 +109,39 @@ def run_suite(suite, base_cmd, raw_dir, per_run, deadline):
             break
         limit = min(per_run, remaining)
         raw = os.path.join(raw_dir, f"{suite}.{round_no}.out")
-        timed_out = False
+        timed_out = None
         with open(raw, "w") as f:
             p = subprocess.Popen(base_cmd + args, stdout=f, stderr=subprocess.STDOUT,
                                  start_new_session=True)
-            try:
-                rc = p.wait(timeout=limit)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                os.killpg(p.pid, signal.SIGKILL)
-                rc = p.wait()
+            # Watchdog: the whole run gets `limit` seconds, each test
+            # per_test seconds from its "test:" line.
+            t_start = time.monotonic()
+            last_test, last_test_at = None, t_start
+            while p.poll() is None:
+                time.sleep(0.2)
+                now = time.monotonic()
+                current = None
+                with open(raw, errors="replace") as r:
+                    for line in r:
+                        m = TEST_RE.match(line)
+                        if m:
+                            current = m.group(1)
+                if current != last_test:
+                    last_test, last_test_at = current, now
+                if now - t_start > limit:
+                    timed_out = f"smbtorture run timed out after {limit:.0f} s in this test"
+                elif now - last_test_at > per_test:
+                    timed_out = f"no result within {per_test} s (hang?)"
+                if timed_out:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    break
+            rc = p.wait()
         text = open(raw, errors="replace").read()
         got, started = parse(text)
         new = {k: v for k, v in got.items() if k not in results}
         results.update(new)
         if started and started not in results:
-            results[started] = ("error", describe_exit(rc, timed_out, limit))
+            results[started] = ("error", timed_out or describe_exit(rc))
             new[started] = results[started]
         pending = [n for n in listed if n not in results]
         if not pending:
@@ -178,6 +194,7 @@ def main():
     ap.add_argument("--known")
     ap.add_argument("--reference")
     ap.add_argument("--per-run", type=int, default=120)
+    ap.add_argument("--per-test", type=int, default=45)
     ap.add_argument("--budget", type=int, default=420)
     ap.add_argument("--option", action="append", default=[])
     ap.add_argument("suites", nargs="+")
@@ -194,7 +211,7 @@ def main():
     counts = collections.OrderedDict()
     for suite in a.suites:
         t0 = time.monotonic()
-        res = run_suite(suite, base, a.raw_dir, a.per_run, deadline)
+        res = run_suite(suite, base, a.raw_dir, a.per_run, a.per_test, deadline)
         secs = time.monotonic() - t0
         c = collections.Counter(r for _, (r, _) in res)
         counts[suite] = (c, secs)
