@@ -158,6 +158,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
   uint32_t prev_tree = 0;
   SmbFileId prev_fid{~0ULL, ~0ULL};
   uint32_t prev_status = 0;
+  bool prev_create_failed = false;
   bool first = true;
   Session* reply_session = nullptr;
   bool any_response = false;
@@ -207,6 +208,9 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
     }
 
     bool related = !first && h.related();
+    // The related flag on the first element has nothing to relate to.
+    bool bad_related = first && h.related();
+    if (!related) prev_fid = SmbFileId{~0ULL, ~0ULL};
     if (related) {
       if (h.session_id == ~0ULL || h.session_id == 0)
         c.req.session_id = prev_session;
@@ -228,10 +232,11 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
       }
     }
 
-    if (charge == Charge::kTooSmall) {
+    if (charge == Charge::kTooSmall || bad_related) {
       c.status = kStatusInvalidParameter;
-    } else if (related && prev_status != 0 &&
-               (prev_status & 0xC0000000) == 0xC0000000) {
+    } else if (related && prev_create_failed) {
+      // A related chain after a failed CREATE has no file to work on:
+      // every follower gets the CREATE's status.
       c.status = prev_status;
     } else if (bad_signature) {
       c.status = kStatusAccessDenied;
@@ -281,6 +286,8 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
     if (h.command == kCreate && c.status == kStatusSuccess)
       prev_fid = c.created;
     prev_status = c.status;
+    prev_create_failed =
+        h.command == kCreate && (c.status & 0xC0000000) == 0xC0000000;
     first = false;
     pos += len;
     if (!h.next_command) break;

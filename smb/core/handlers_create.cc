@@ -27,8 +27,13 @@ constexpr uint32_t kOptDirectory = 0x1;
 constexpr uint32_t kOptNonDirectory = 0x40;
 constexpr uint32_t kOptDeleteOnClose = 0x1000;
 constexpr uint32_t kOptOpenById = 0x2000;
-// Bits a client may set (MS-SMB2 2.2.13); others are reserved.
-constexpr uint32_t kOptValid = 0x00FFFFFF & ~0x00100000;
+// CreateOptions bits above these are reserved (INVALID_PARAMETER); these
+// are valid but not supported (MS-SMB2 3.3.5.9): CREATE_TREE_CONNECTION,
+// OPEN_BY_FILE_ID, RESERVE_OPFILTER.
+constexpr uint32_t kOptValid = 0x00FFFFFF;
+constexpr uint32_t kOptNotSupported = 0x00000080 | 0x00002000 | 0x00100000;
+// DesiredAccess bits that are reserved: asking for them is ACCESS_DENIED.
+constexpr uint32_t kAccessReserved = 0x0CE0FE00;
 constexpr uint32_t kAttrReadonly = 0x1;
 constexpr uint32_t kAttrDirectory = 0x10;
 constexpr uint32_t kValidAttrs = 0x00007FB7;
@@ -193,6 +198,10 @@ void SmbConnection::Create(Call* c) {
     c->status = kStatusBadImpersonationLevel;
     return;
   }
+  if ((desired & kAccessReserved) || desired == kSynchronize) {
+    c->status = kStatusAccessDenied;
+    return;
+  }
   if ((options & ~kOptValid) || disposition > kOverwriteIf ||
       (file_attrs & ~kValidAttrs) || share_access > 7 ||
       ((options & kOptDirectory) && (options & kOptNonDirectory)) ||
@@ -200,13 +209,23 @@ void SmbConnection::Create(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  if (desired & 0x0CE00000) {  // reserved access bits
+  if (options & kOptNotSupported) {
+    c->status = kStatusNotSupported;
+    return;
+  }
+  if (desired == 0) {
     c->status = kStatusAccessDenied;
     return;
   }
-  if (options & kOptOpenById) {
-    c->status = kStatusNotSupported;
-    return;
+  for (const CreateContext& cc : contexts) {
+    if (cc.name.size() < 4) {  // context names are at least 4 bytes
+      c->status = kStatusInvalidParameter;
+      return;
+    }
+    if (cc.name == "TWrp") {  // previous versions: there are none
+      c->status = kStatusObjectNameNotFound;
+      return;
+    }
   }
   for (const CreateContext& cc : contexts) {
     // Extended attributes are not stored (the filesystem attributes do not
@@ -393,7 +412,13 @@ void SmbConnection::Create(Call* c) {
     }
     if (overwrite) {
       SetAttrRequest sr;
-      sr.dos_attrs = StoredDosAttributes(file_attrs, false) | 0x20;
+      sr.dos_attrs = CreateDosAttributes(file_attrs, false);
+      for (const CreateContext& cc : contexts) {
+        if (cc.name == "AlSi" && cc.data.size() >= 8) {
+          LeReader dr(cc.data);
+          sr.alloc_size = dr.U64();
+        }
+      }
       if (handle) sr.handle = handle;
       auto a = st_->vfs->SetAttr(ctx, ino.id, sr);
       if (a.ok()) attr = *a;
@@ -405,6 +430,10 @@ void SmbConnection::Create(Call* c) {
     }
     if (read_only_tree) {
       c->status = kStatusAccessDenied;
+      return;
+    }
+    if (file_attrs & kFileAttributeEncrypted) {
+      c->status = kStatusAccessDenied;  // no EFS on this server
       return;
     }
     if ((file_attrs & kAttrReadonly) && (options & kOptDeleteOnClose)) {
@@ -441,11 +470,16 @@ void SmbConnection::Create(Call* c) {
     }
     created = true;
     action = kActionCreated;
-    uint32_t stored = StoredDosAttributes(file_attrs, dir);
-    if (!dir) stored |= 0x20;  // ARCHIVE, as Windows sets on new files
-    if (stored) {
-      SetAttrRequest sr;
-      sr.dos_attrs = stored;
+    uint32_t stored = CreateDosAttributes(file_attrs, dir);
+    SetAttrRequest sr;
+    if (stored) sr.dos_attrs = stored;
+    for (const CreateContext& cc : contexts) {
+      if (cc.name == "AlSi" && cc.data.size() >= 8 && !dir) {
+        LeReader dr(cc.data);
+        sr.alloc_size = dr.U64();
+      }
+    }
+    if (sr.dos_attrs || sr.alloc_size) {
       auto a = st_->vfs->SetAttr(ctx, attr->inode.id, sr);
       if (a.ok()) attr = *a;
     }
@@ -528,11 +562,6 @@ void SmbConnection::Create(Call* c) {
       dw.U64(st_->volume_serial);
       dw.Zeros(16);
       AppendContext(&ctx_buf, &last, "QFid", d);
-    } else if (cc.name == "AlSi" && cc.data.size() >= 8 && created) {
-      LeReader dr(cc.data);
-      SetAttrRequest sr;
-      sr.alloc_size = dr.U64();
-      (void)sr;
     }
   }
 

@@ -258,7 +258,9 @@ void SmbConnection::SetInfo(Call* c) {
         if (cur.ok()) sr.ctime = cur->inode.ctime;
       }
       if (bi.attributes) {
-        if ((bi.attributes & 0x10) && !o->is_dir) {
+        // A file cannot become a directory, nor a directory temporary.
+        if (((bi.attributes & kFileAttributeDirectory) && !o->is_dir) ||
+            ((bi.attributes & kFileAttributeTemporary) && o->is_dir)) {
           c->status = kStatusInvalidParameter;
           return;
         }

@@ -165,7 +165,24 @@ void SmbConnection::Ioctl(Call* c) {
       c->status = kStatusNotAReparsePoint;
       return;
     }
-    case kFsctlCreateOrGetObjectId:
+    case kFsctlCreateOrGetObjectId: {
+      Open* o = FindOpen(c, fid);
+      if (!o) {
+        c->status = kStatusFileClosed;
+        return;
+      }
+      // FILE_OBJECTID_BUFFER: the object id is the file id (unique and
+      // stable); birth volume is this volume, no domain.
+      LeWriter w(&out);
+      w.U64(o->ino);
+      w.U64(0);
+      w.U64(st_->volume_serial);
+      w.U64(0);
+      w.U64(o->ino);
+      w.U64(0);
+      w.Zeros(16);
+      break;
+    }
     case kFsctlQueryAllocatedRanges:
     case kFsctlGetIntegrity:
     default:

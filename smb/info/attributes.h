@@ -37,7 +37,7 @@ inline constexpr uint32_t kFileAttributeIntegrityStream = 0x00008000;
 // The attribute bits concordfs stores.
 inline constexpr uint32_t kStorableDosAttributes =
     kFileAttributeReadonly | kFileAttributeHidden | kFileAttributeSystem |
-    kFileAttributeArchive;
+    kFileAttributeArchive | kFileAttributeTemporary | kFileAttributeOffline;
 // Marker in Inode::dos_attrs: attributes were set explicitly (so a file
 // without ARCHIVE stays without it).
 inline constexpr uint32_t kDosAttrsExplicit = 0x00000080;

@@ -39,7 +39,10 @@ TEST(DosAttributes, Table) {
        kFileAttributeDirectory | kFileAttributeHidden | kFileAttributeSystem},
       {FileType::kSymlink, kDosAttrsExplicit, kFileAttributeReparsePoint},
       // Unknown stored bits are not reported.
-      {FileType::kRegular, kDosAttrsExplicit | 0x100, kFileAttributeNormal},
+      {FileType::kRegular, kDosAttrsExplicit | 0x8000, kFileAttributeNormal},
+      {FileType::kRegular, kDosAttrsExplicit | kFileAttributeTemporary,
+       kFileAttributeTemporary},
+
   };
   for (const Case& c : cases) {
     EXPECT_EQ(DosAttributes(Node(c.type, c.stored)), c.want)
