@@ -513,6 +513,41 @@ void SmbConnection::CompleteAsync(uint64_t async_id, uint32_t status,
   SendChain(std::move(out), s, s && s->encrypt);
 }
 
+Result<Attr> SmbConnection::LookupName(const OpContext& ctx, InodeId dir,
+                                       std::string_view name,
+                                       std::string* stored) {
+  if (st_->names) return st_->names->Lookup(ctx, dir, name, stored);
+  if (stored) *stored = std::string(name);
+  return st_->vfs->Lookup(ctx, dir, name);
+}
+
+std::vector<Ea> SmbConnection::LoadEas(const OpContext& ctx, InodeId ino) {
+  std::vector<Ea> eas;
+  auto names = st_->vfs->ListXattr(ctx, ino);
+  if (!names.ok()) return eas;
+  for (const std::string& x : *names) {
+    std::string ea = EaNameOfXattr(x);
+    if (ea.empty()) continue;
+    auto v = st_->vfs->GetXattr(ctx, ino, x);
+    if (v.ok() && !v->empty()) eas.push_back(Ea{ea, *v, 0});
+  }
+  return eas;
+}
+
+uint32_t SmbConnection::ApplyEas(const OpContext& ctx, InodeId ino,
+                                 const std::vector<Ea>& eas) {
+  for (const Ea& e : eas) {
+    std::string x = EaXattrName(e.name);
+    // An empty value deletes the EA (absent already is fine).
+    Status s = e.value.empty() ? st_->vfs->RemoveXattr(ctx, ino, x)
+                               : st_->vfs->SetXattr(ctx, ino, x, e.value, 0);
+    if (!s.ok() && !(e.value.empty() && s.code() == ENODATA)) {
+      return ErrnoToNtStatus(s.code());
+    }
+  }
+  return kStatusSuccess;
+}
+
 OpContext SmbConnection::Ctx(const Session* s) const {
   OpContext ctx = s->ctx;
   ctx.origin = Origin::kSmb;

@@ -22,6 +22,7 @@
 
 #include "smb/core/smb2.h"
 #include "smb/core/state.h"
+#include "smb/info/ea.h"
 #include "smb/wire/le.h"
 
 namespace concordfs::smb {
@@ -122,6 +123,13 @@ class SmbConnection {
   bool HasOpensBelow(const Open* dir) const;
   uint16_t PeekGrant(const Smb2Header& h) const;
   OpContext Ctx(const Session* s) const;
+  // The file's EAs (its user.* xattrs), and applying an EA list to it.
+  std::vector<Ea> LoadEas(const OpContext& ctx, InodeId ino);
+  uint32_t ApplyEas(const OpContext& ctx, InodeId ino,
+                    const std::vector<Ea>& eas);
+  // Name lookup as SMB clients expect: case-insensitive, case-preserving.
+  Result<Attr> LookupName(const OpContext& ctx, InodeId dir,
+                          std::string_view name, std::string* stored = nullptr);
   void CompleteAsync(uint64_t async_id, uint32_t status, std::string body);
 
   SmbServerState* st_;

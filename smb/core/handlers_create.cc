@@ -198,7 +198,7 @@ void SmbConnection::Create(Call* c) {
     c->status = kStatusBadImpersonationLevel;
     return;
   }
-  if ((desired & kAccessReserved) || desired == kSynchronize) {
+  if (desired & kAccessReserved) {
     c->status = kStatusAccessDenied;
     return;
   }
@@ -227,12 +227,14 @@ void SmbConnection::Create(Call* c) {
       return;
     }
   }
+  std::vector<Ea> create_eas;
   for (const CreateContext& cc : contexts) {
-    // Extended attributes are not stored (the filesystem attributes do not
-    // announce them); clients retry without them.
     if (cc.name == "ExtA" && !c->tree->ipc) {
-      c->status = kStatusEasNotSupported;
-      return;
+      uint32_t st = DecodeFullEaList(cc.data, &create_eas);
+      if (st != kStatusSuccess) {
+        c->status = st;
+        return;
+      }
     }
   }
   Session* s = c->session;
@@ -297,7 +299,7 @@ void SmbConnection::Create(Call* c) {
   InodeId parent = c->tree->root;
   InodeId grandparent = c->tree->root;
   for (size_t i = 0; i + 1 < path.components.size(); ++i) {
-    auto a = st_->vfs->Lookup(ctx, parent, path.components[i]);
+    auto a = LookupName(ctx, parent, path.components[i]);
     if (!a.ok()) {
       c->status = a.status().code() == ENOENT || a.status().code() == ENOTDIR
                       ? kStatusObjectPathNotFound
@@ -321,7 +323,9 @@ void SmbConnection::Create(Call* c) {
     }
     attr = *a;
   } else {
-    auto a = st_->vfs->Lookup(ctx, parent, name);
+    std::string stored;
+    auto a = LookupName(ctx, parent, name, &stored);
+    if (a.ok()) name = stored;
     if (a.ok()) {
       attr = *a;
     } else if (a.status().code() != ENOENT) {
@@ -485,6 +489,15 @@ void SmbConnection::Create(Call* c) {
     }
   }
 
+  if (!create_eas.empty() && (created || action == kActionOverwritten ||
+                              action == kActionSuperseded)) {
+    uint32_t st = ApplyEas(ctx, attr->inode.id, create_eas);
+    if (st != kStatusSuccess) {
+      if (handle) (void)st_->vfs->Release(handle);
+      c->status = st;
+      return;
+    }
+  }
   if (options & kOptDeleteOnClose) {
     if (!(desired & kDelete)) {
       if (handle) (void)st_->vfs->Release(handle);

@@ -66,6 +66,7 @@ void SmbConnection::QueryInfo(Call* c) {
   }
   std::string out;
   uint32_t status = kStatusSuccess;
+  bool fitted = false;  // output already cut to the client's buffer
   if (o->pipe) {
     if (type == kInfoFile && cls == 5) {  // FileStandardInformation
       LeWriter w(&out);
@@ -98,7 +99,26 @@ void SmbConnection::QueryInfo(Call* c) {
     fc.access_mask = o->access;
     fc.delete_pending = st_->files.DeletePending(o->ino);
     fc.volume_serial = st_->volume_serial;
-    status = EncodeFileInfo(cls, fc, &out);
+    if (cls == 15) {  // FileFullEaInformation
+      std::vector<Ea> eas = LoadEas(Ctx(c->session), o->ino);
+      if (eas.empty()) {
+        c->status = kStatusNoEasOnFile;
+        return;
+      }
+      bool all = true;
+      out = EncodeFullEaList(eas, out_len, &all);
+      if (out.empty()) {
+        c->status = kStatusBufferTooSmall;
+        return;
+      }
+      if (!all) status = kStatusBufferOverflow;
+      fitted = true;
+    } else {
+      if (cls == 7 || cls == 18) {
+        fc.ea_size = EaListSize(LoadEas(Ctx(c->session), o->ino));
+      }
+      status = EncodeFileInfo(cls, fc, &out);
+    }
   } else if (type == kInfoFilesystem) {
     auto fs = st_->vfs->StatFs();
     if (!fs.ok()) {
@@ -143,8 +163,9 @@ void SmbConnection::QueryInfo(Call* c) {
     c->status = status;
     return;
   }
-  if (type == kInfoFile) {
-    status = FitFileInfo(cls, out_len, &out);
+  if (type == kInfoFile && !fitted) {
+    NtStatus fit = FitFileInfo(cls, out_len, &out);
+    if (fit != kStatusSuccess) status = fit;
   } else if (type == kInfoFilesystem) {
     status = FitFsInfo(cls, out_len, &out);
   }
@@ -296,7 +317,7 @@ void SmbConnection::SetInfo(Call* c) {
       }
       InodeId np = c->tree->root;
       for (size_t i = 0; i + 1 < ri.path.components.size(); ++i) {
-        auto a = st_->vfs->Lookup(ctx, np, ri.path.components[i]);
+        auto a = LookupName(ctx, np, ri.path.components[i]);
         if (!a.ok() || !a->inode.is_dir()) {
           c->status = kStatusObjectPathNotFound;
           return;
@@ -304,7 +325,7 @@ void SmbConnection::SetInfo(Call* c) {
         np = a->inode.id;
       }
       const std::string& nn = ri.path.components.back();
-      auto existing = st_->vfs->Lookup(ctx, np, nn);
+      auto existing = LookupName(ctx, np, nn);
       if (existing.ok()) {
         if (existing->inode.id == o->ino && cls == 10) {
           // Same file (maybe a case change): rename onto itself.
@@ -480,9 +501,24 @@ void SmbConnection::SetInfo(Call* c) {
         return;
       }
       return done();
-    case 15:  // FileFullEaInformation
-      c->status = kStatusEasNotSupported;
-      return;
+    case 15: {  // FileFullEaInformation
+      std::vector<Ea> eas;
+      uint32_t st = DecodeFullEaList(buf, &eas);
+      if (st != kStatusSuccess) {
+        c->status = st;
+        return;
+      }
+      if (!(o->access & kFileWriteEa) || ro) {
+        c->status = kStatusAccessDenied;
+        return;
+      }
+      st = ApplyEas(ctx, o->ino, eas);
+      if (st != kStatusSuccess) {
+        c->status = st;
+        return;
+      }
+      return done();
+    }
     default:
       c->status = kStatusInvalidInfoClass;
       return;

@@ -20,6 +20,7 @@
 
 #include "locking/share_modes.h"
 #include "smb/auth/authenticator.h"
+#include "smb/core/name_cache.h"
 #include "smb/core/options.h"
 #include "smb/crypto/smb_crypto.h"
 #include "smb/dcerpc/pipe.h"
@@ -51,6 +52,7 @@ struct SmbServerState {
   SmbOptions opts;
   Vfs* vfs = nullptr;
   locking::ShareModeTable* shares = nullptr;  // borrowed; may be null in tests
+  std::unique_ptr<NameCache> names;  // case-insensitive lookups; may be null
   char server_guid[16] = {};
   uint64_t start_time = 0;  // FILETIME
   uint64_t volume_serial = 0;

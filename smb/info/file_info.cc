@@ -227,12 +227,15 @@ size_t FileInfoMinSize(uint8_t info_class) {
     case kFileAlignmentInformation:
     case kFileNameInformation:
     case kFileNormalizedNameInformation:
-    case kFileAlternateNameInformation:
       return 4;
+    // Variable-length classes: Windows (and smbtorture's buffer checks)
+    // count the fixed part rounded up to 8 bytes.
+    case kFileAlternateNameInformation:
+      return 8;
     case kFileAllInformation:
-      return 100;
+      return 104;
     case kFileStreamInformation:
-      return 24;
+      return 32;
     case kFileCompressionInformation:
       return 16;
     case kFileNetworkOpenInformation:

@@ -44,7 +44,8 @@ inline constexpr uint32_t kFileSupportsHardLinks = 0x00400000;
 // points; hard links work. No named streams, no EAs, no object ids.
 inline constexpr uint32_t kDefaultFsAttributes =
     kFileCaseSensitiveSearch | kFileCasePreservedNames | kFileUnicodeOnDisk |
-    kFilePersistentAcls | kFileSupportsReparsePoints | kFileSupportsHardLinks;
+    kFilePersistentAcls | kFileSupportsReparsePoints | kFileSupportsHardLinks |
+    0x00800000 /* FILE_SUPPORTS_EXTENDED_ATTRIBUTES */;
 
 inline constexpr uint32_t kFileDeviceDisk = 0x00000007;
 // FileFsDeviceInformation Characteristics.
