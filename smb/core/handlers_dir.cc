@@ -119,6 +119,10 @@ void SmbConnection::QueryDirectory(Call* c) {
           }
           di.attr = *a;
         }
+        if (info_class == 2 || info_class == 3 || info_class == 37 ||
+            info_class == 38) {
+          di.ea_size = EaListSize(LoadEas(ctx, di.attr.inode.id));
+        }
         if (!AppendDirEntry(info_class, di, out_len, &out, &last)) {
           full = true;
           return false;

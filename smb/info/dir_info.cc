@@ -1,6 +1,7 @@
 #include "smb/info/dir_info.h"
 
 #include "smb/info/attributes.h"
+#include "smb/info/names.h"
 #include "smb/wire/le.h"
 #include "smb/wire/unicode.h"
 
@@ -8,8 +9,21 @@ namespace concordfs::smb {
 namespace {
 
 // The fields between FileNameLength and FileName, per class.
+// ShortName (8.3) field of the "Both" classes: length byte, reserved
+// byte, 24 bytes of UTF-16. "." and ".." have none.
+void PutShortName(LeWriter* w, std::string_view name) {
+  std::string s;
+  if (name != "." && name != "..") s = Utf8ToUtf16(ShortName(name));
+  if (s.size() > 24) s.resize(24);
+  w->U8(static_cast<uint8_t>(s.size()));
+  w->U8(0);
+  w->Bytes(s);
+  w->Zeros(24 - s.size());
+}
+
 void PutClassFields(LeWriter* w, uint8_t info_class, const Inode& n,
-                    uint32_t ea_size, uint32_t tag) {
+                    std::string_view utf8_name, uint32_t ea_size,
+                    uint32_t tag) {
   switch (info_class) {
     case kFileDirectoryInformation:
       break;
@@ -18,15 +32,11 @@ void PutClassFields(LeWriter* w, uint8_t info_class, const Inode& n,
       break;
     case kFileBothDirectoryInformation:
       w->U32(ea_size);
-      w->U8(0);  // ShortNameLength
-      w->U8(0);  // Reserved
-      w->Zeros(24);
+      PutShortName(w, utf8_name);
       break;
     case kFileIdBothDirectoryInformation:
       w->U32(ea_size);
-      w->U8(0);
-      w->U8(0);
-      w->Zeros(24);
+      PutShortName(w, utf8_name);
       w->U16(0);  // Reserved2
       w->U64(FileIdOf(n));
       break;
@@ -120,7 +130,7 @@ bool AppendDirEntry(uint8_t info_class, const DirEntryInfo& entry,
   uint32_t attrs = DosAttributes(n);
   uint32_t tag = ReparseTagOf(n);
   // EaSize carries the reparse tag for reparse points (MS-FSCC 2.4.x).
-  uint32_t ea_size = (attrs & kFileAttributeReparsePoint) ? tag : 0;
+  uint32_t ea_size = (attrs & kFileAttributeReparsePoint) ? tag : entry.ea_size;
   w.U64(t.creation);
   w.U64(t.last_access);
   w.U64(t.last_write);
@@ -129,7 +139,7 @@ bool AppendDirEntry(uint8_t info_class, const DirEntryInfo& entry,
   w.U64(AllocationSize(entry.attr));
   w.U32(attrs);
   w.U32(name_len);
-  PutClassFields(&w, info_class, n, ea_size, tag);
+  PutClassFields(&w, info_class, n, entry.name, ea_size, tag);
   w.Bytes(name);
   return true;
 }

@@ -29,6 +29,7 @@ bool IsDirInfoClass(uint8_t info_class);
 struct DirEntryInfo {
   std::string name;  // UTF-8, as stored ("." and ".." included by callers)
   Attr attr;
+  uint32_t ea_size = 0;  // FileEaInformation size, for the classes with EaSize
 };
 
 // Size in bytes of the fixed part of an entry of `info_class` (the offset

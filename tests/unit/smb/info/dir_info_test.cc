@@ -4,6 +4,7 @@
 
 #include "smb/info/attributes.h"
 #include "smb/info/times.h"
+#include "smb/wire/unicode.h"
 #include "test_util.h"
 
 namespace concordfs::smb {
@@ -86,9 +87,11 @@ TEST(DirInfo, LayoutOfEveryClass) {
       EXPECT_EQ(U64At(out, l.id128_at), 42u);
       EXPECT_EQ(U64At(out, l.id128_at + 8), 0u);
     }
-    if (l.short_at >= 0) {
-      EXPECT_EQ(U8At(out, l.short_at), 0);
-      EXPECT_EQ(out.substr(l.short_at + 2, 24), std::string(24, '\0'));
+    if (l.short_at >= 0) {  // the 8.3 name of "abc.txt": "ABC.TXT"
+      EXPECT_EQ(U8At(out, l.short_at), 14);
+      std::string want = Utf8ToUtf16("ABC.TXT");
+      want.resize(24, '\0');
+      EXPECT_EQ(out.substr(l.short_at + 2, 24), want);
     }
     EXPECT_EQ(out.substr(l.name_at), name);
   }
