@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "smb/info/access.h"
 #include "smb/info/nt_status.h"
 #include "smb/wire/le.h"
 #include "util/log.h"
@@ -286,8 +287,10 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
     if (h.command == kCreate && c.status == kStatusSuccess)
       prev_fid = c.created;
     prev_status = c.status;
-    prev_create_failed =
-        h.command == kCreate && (c.status & 0xC0000000) == 0xC0000000;
+    if (!related) prev_create_failed = false;
+    if (h.command == kCreate) {
+      prev_create_failed = (c.status & 0xC0000000) == 0xC0000000;
+    }
     first = false;
     pos += len;
     if (!h.next_command) break;
@@ -545,6 +548,108 @@ uint32_t SmbConnection::ApplyEas(const OpContext& ctx, InodeId ino,
       return ErrnoToNtStatus(s.code());
     }
   }
+  return kStatusSuccess;
+}
+
+std::optional<SdParts> SmbConnection::StoredSd(const Inode& inode) {
+  OpContext root;
+  auto v = st_->vfs->GetXattr(root, inode.id, kNtAclXattr);
+  if (!v.ok()) return std::nullopt;
+  auto sd = DecodeStoredSd(inode, *v);
+  if (!sd) return std::nullopt;
+  SdParts parts;
+  if (SplitSecurityDescriptor(*sd, &parts) != kStatusSuccess) {
+    return std::nullopt;
+  }
+  return parts;
+}
+
+std::vector<Sid> SmbConnection::TokenSids(const Session* s) const {
+  std::vector<Sid> sids;
+  const Credential& cred = s->ctx.cred;
+  sids.push_back(UnixUserSid(cred.uid));
+  sids.push_back(UnixGroupSid(cred.gid));
+  for (uint32_t g : cred.groups) sids.push_back(UnixGroupSid(g));
+  sids.push_back(EveryoneSid());
+  if (!s->anonymous) sids.push_back(Sid{1, 5, {11}});  // Authenticated Users
+  return sids;
+}
+
+uint32_t SmbConnection::SessionMaximalAccess(const Session* s,
+                                             const Inode& inode) {
+  if (auto sd = StoredSd(inode)) {
+    // A descriptor the client set is what Windows would enforce, even for
+    // an administrator (root here).
+    return DaclGrantedAccess(*sd, TokenSids(s), s->ctx.cred.uid == inode.uid) |
+           kSynchronize;
+  }
+  return MaximalAccess(inode, s->ctx.cred);
+}
+
+std::string SmbConnection::QuerySd(const Inode& inode,
+                                   uint32_t additional_info) {
+  if (auto sd = StoredSd(inode)) {
+    return JoinSecurityDescriptor(*sd, additional_info);
+  }
+  return EncodeSecurityDescriptor(inode, additional_info);
+}
+
+uint32_t SmbConnection::SetSd(Session* s, InodeId ino, std::string_view sd,
+                              uint32_t additional_info, bool at_create) {
+  SdParts update;
+  uint32_t st = SplitSecurityDescriptor(sd, &update);
+  if (st != kStatusSuccess) return st;
+  if (!update.dacl_present) {
+    // At CREATE, no DACL means "the default one"; in SET_INFO it means a
+    // NULL DACL (everyone may do everything), as on Windows.
+    if (at_create) {
+      additional_info &= ~kDaclSecurityInformation;
+    } else if (additional_info & kDaclSecurityInformation) {
+      update.dacl_present = true;
+      update.dacl.reset();
+    }
+  }
+  std::string normalized = JoinSecurityDescriptor(update, additional_info);
+  auto a = st_->vfs->GetAttr(ino);
+  if (!a.ok()) return ErrnoToNtStatus(a.status().code());
+  SdParts base;
+  if (auto stored = StoredSd(a->inode)) {
+    base = *stored;
+  } else if (SplitSecurityDescriptor(
+                 EncodeSecurityDescriptor(a->inode,
+                                          kOwnerSecurityInformation |
+                                              kGroupSecurityInformation |
+                                              kDaclSecurityInformation),
+                 &base) != kStatusSuccess) {
+    return kStatusInternalError;
+  }
+  SdParts merged = MergeSecurityDescriptor(base, update, additional_info);
+  // Owner, group and the mode bits follow the descriptor, so local and NFS
+  // clients see the same permissions.
+  SdChange ch;
+  st = DecodeSecurityDescriptor(normalized, additional_info, a->inode, &ch);
+  if (st != kStatusSuccess) return st;
+  SetAttrRequest sr;
+  if ((additional_info & kOwnerSecurityInformation) && ch.uid) sr.uid = ch.uid;
+  if ((additional_info & kGroupSecurityInformation) && ch.gid) sr.gid = ch.gid;
+  if ((additional_info & kDaclSecurityInformation) && ch.mode)
+    sr.mode = ch.mode;
+  sr.ctime = a->inode.ctime;
+  OpContext ctx = Ctx(s);
+  Inode after = a->inode;
+  if (sr.uid || sr.gid || sr.mode) {
+    auto r = st_->vfs->SetAttr(ctx, ino, sr);
+    if (!r.ok()) return ErrnoToNtStatus(r.status().code());
+    after = r->inode;
+  }
+  OpContext root;
+  root.origin = Origin::kSmb;
+  std::string whole = JoinSecurityDescriptor(
+      merged, kOwnerSecurityInformation | kGroupSecurityInformation |
+                  kDaclSecurityInformation | kSaclSecurityInformation);
+  Status x = st_->vfs->SetXattr(root, ino, kNtAclXattr,
+                                EncodeStoredSd(after, whole), 0);
+  if (!x.ok()) return ErrnoToNtStatus(x.code());
   return kStatusSuccess;
 }
 

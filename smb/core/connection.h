@@ -23,6 +23,7 @@
 #include "smb/core/smb2.h"
 #include "smb/core/state.h"
 #include "smb/info/ea.h"
+#include "smb/info/sd_store.h"
 #include "smb/wire/le.h"
 
 namespace concordfs::smb {
@@ -127,6 +128,15 @@ class SmbConnection {
   std::vector<Ea> LoadEas(const OpContext& ctx, InodeId ino);
   uint32_t ApplyEas(const OpContext& ctx, InodeId ino,
                     const std::vector<Ea>& eas);
+  // The descriptor a client set (if still valid for the inode), the
+  // session's SIDs, what it may do to `inode`, the descriptor to report,
+  // and setting parts of one.
+  std::optional<SdParts> StoredSd(const Inode& inode);
+  std::vector<Sid> TokenSids(const Session* s) const;
+  uint32_t SessionMaximalAccess(const Session* s, const Inode& inode);
+  std::string QuerySd(const Inode& inode, uint32_t additional_info);
+  uint32_t SetSd(Session* s, InodeId ino, std::string_view sd,
+                 uint32_t additional_info, bool at_create = false);
   // Name lookup as SMB clients expect: case-insensitive, case-preserving.
   Result<Attr> LookupName(const OpContext& ctx, InodeId dir,
                           std::string_view name, std::string* stored = nullptr);

@@ -357,7 +357,7 @@ void SmbConnection::Create(Call* c) {
       c->status = kStatusDeletePending;
       return;
     }
-    uint32_t maximal = MaximalAccess(ino, ctx.cred);
+    uint32_t maximal = SessionMaximalAccess(s, ino);
     if (read_only_tree) maximal &= ~kWriteAccessBits;
     uint32_t want = MapGenericAccess(desired);
     if (want & kMaximumAllowed) want = (want & ~kMaximumAllowed) | maximal;
@@ -498,6 +498,23 @@ void SmbConnection::Create(Call* c) {
       return;
     }
   }
+  if (created) {
+    for (const CreateContext& cc : contexts) {
+      if (cc.name != "SecD") continue;
+      uint32_t st =
+          SetSd(s, attr->inode.id, cc.data,
+                kOwnerSecurityInformation | kGroupSecurityInformation |
+                    kDaclSecurityInformation,
+                /*at_create=*/true);
+      if (st != kStatusSuccess) {
+        if (handle) (void)st_->vfs->Release(handle);
+        c->status = st;
+        return;
+      }
+      auto a = st_->vfs->GetAttr(attr->inode.id);
+      if (a.ok()) attr = *a;
+    }
+  }
   if (options & kOptDeleteOnClose) {
     if (!(desired & kDelete)) {
       if (handle) (void)st_->vfs->Release(handle);
@@ -563,7 +580,7 @@ void SmbConnection::Create(Call* c) {
     if (cc.name == "MxAc") {
       std::string d;
       LeWriter dw(&d);
-      uint32_t maximal = MaximalAccess(attr->inode, ctx.cred);
+      uint32_t maximal = SessionMaximalAccess(s, attr->inode);
       if (read_only_tree) maximal &= ~kWriteAccessBits;
       dw.U32(0);
       dw.U32(maximal);

@@ -145,7 +145,7 @@ void SmbConnection::QueryInfo(Call* c) {
       c->status = ErrnoToNtStatus(a.status().code());
       return;
     }
-    out = EncodeSecurityDescriptor(a->inode, additional);
+    out = QuerySd(a->inode, additional);
     if (out.size() > out_len) {
       LeWriter e(&c->error_data);
       e.U32(static_cast<uint32_t>(out.size()));
@@ -226,22 +226,14 @@ void SmbConnection::SetInfo(Call* c) {
       c->status = kStatusAccessDenied;
       return;
     }
-    SdChange ch;
-    uint32_t st = DecodeSecurityDescriptor(buf, &ch);
+    if (additional & kSaclSecurityInformation) {
+      c->status = kStatusPrivilegeNotHeld;
+      return;
+    }
+    uint32_t st = SetSd(c->session, o->ino, buf, additional);
     if (st != kStatusSuccess) {
       c->status = st;
       return;
-    }
-    SetAttrRequest sr;
-    if ((additional & 1) && ch.uid) sr.uid = ch.uid;
-    if ((additional & 2) && ch.gid) sr.gid = ch.gid;
-    if ((additional & 4) && ch.mode) sr.mode = *ch.mode;
-    if (sr.uid || sr.gid || sr.mode) {
-      auto a = st_->vfs->SetAttr(ctx, o->ino, sr);
-      if (!a.ok()) {
-        c->status = ErrnoToNtStatus(a.status().code());
-        return;
-      }
     }
     return done();
   }
