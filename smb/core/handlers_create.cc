@@ -339,6 +339,10 @@ void SmbConnection::Create(Call* c) {
   uint32_t action = kActionOpened;
   uint64_t handle = 0;
   bool created = false;
+  // Another client may create the name between our lookup and our create:
+  // for the "open if it exists" dispositions, start over once as an open.
+  bool raced = false;
+resolved:
   if (attr) {
     const Inode& ino = attr->inode;
     if (disposition == kCreateNew) {
@@ -451,6 +455,15 @@ void SmbConnection::Create(Call* c) {
     uint32_t umask = st_->opts.umask;
     if (dir) {
       auto a = st_->vfs->Mkdir(ctx, parent, name, 0777 & ~umask);
+      if (!a.ok() && a.status().code() == EEXIST && !raced &&
+          disposition != kCreateNew) {
+        auto again = LookupName(ctx, parent, name);
+        if (again.ok()) {
+          raced = true;
+          attr = *again;
+          goto resolved;
+        }
+      }
       if (!a.ok()) {
         c->status = ErrnoToNtStatus(a.status().code());
         return;
@@ -461,6 +474,15 @@ void SmbConnection::Create(Call* c) {
       if (!(desired & (kDataRead | kDataWrite)))
         flags = O_RDONLY | O_CREAT | O_EXCL;
       auto o = st_->vfs->Create(ctx, parent, name, 0666 & ~umask, flags);
+      if (!o.ok() && o.status().code() == EEXIST && !raced &&
+          disposition != kCreateNew) {
+        auto again = LookupName(ctx, parent, name);
+        if (again.ok()) {
+          raced = true;
+          attr = *again;
+          goto resolved;
+        }
+      }
       if (!o.ok()) {
         c->status = ErrnoToNtStatus(o.status().code());
         return;
