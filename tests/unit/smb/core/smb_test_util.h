@@ -832,6 +832,7 @@ class SmbTestClient {
   int64_t credits() const { return credits_; }
   int64_t max_credits_seen() const { return max_credits_seen_; }
   void set_sign_requests(bool v) { sign_ = v; }
+  bool sign_requests() const { return sign_; }
   void set_encrypt_requests(bool v) { encrypt_ = v; }
   bool encrypt_requests() const { return encrypt_; }
 
