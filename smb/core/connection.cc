@@ -288,7 +288,9 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
       prev_fid = c.created;
     prev_status = c.status;
     if (!related) prev_create_failed = false;
-    if (h.command == kCreate) {
+    if (h.command == kCreate || bad_related) {
+      // A chain that starts badly fails as a whole, like one whose CREATE
+      // failed.
       prev_create_failed = (c.status & 0xC0000000) == 0xC0000000;
     }
     first = false;

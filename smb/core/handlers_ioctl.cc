@@ -228,6 +228,12 @@ void SmbConnection::ChangeNotify(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
+  if (c->req.next_command != 0) {
+    // Only the last command of a compound may go asynchronous (Windows
+    // answers a watch in the middle of a chain this way).
+    c->status = kStatusInternalError;
+    return;
+  }
   // Change notification is delivered by a later release; until then a
   // watch waits (asynchronously) until it is cancelled or its handle closed.
   uint64_t async_id = next_async_id_++;
