@@ -160,6 +160,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
   SmbFileId prev_fid{~0ULL, ~0ULL};
   uint32_t prev_status = 0;
   bool prev_create_failed = false;
+  bool saw_session_setup = false;
   bool first = true;
   Session* reply_session = nullptr;
   bool any_response = false;
@@ -197,6 +198,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
       if (!h.next_command) break;
       continue;
     }
+    if (h.command == kSessionSetup) saw_session_setup = true;
     Charge charge = ChargeCredits(h, ChargedPayload(h, c.msg));
     if (charge == Charge::kOutsideWindow) {
       CFS_LOG_DEBUG(
@@ -298,9 +300,12 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
     if (!h.next_command) break;
   }
   if (!any_response) return;
+  // A session that must be encrypted gets encrypted replies, except the
+  // SESSION_SETUP that completes it (the client derives its keys from it;
+  // it is signed instead).
   bool encrypt = encrypted;
   if (!encrypt && reply_session && reply_session->encrypt &&
-      reply_session->state == Session::State::kValid) {
+      reply_session->state == Session::State::kValid && !saw_session_setup) {
     encrypt = true;
   }
   SendChain(std::move(out), reply_session, encrypt);

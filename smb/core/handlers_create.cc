@@ -369,6 +369,10 @@ resolved:
       c->status = kStatusPrivilegeNotHeld;
       return;
     }
+    if (read_only_tree && (want & kWriteAccessBits)) {
+      c->status = kStatusAccessDenied;
+      return;
+    }
     // DELETE may come from the parent directory's write permission.
     uint32_t need = want & ~kDelete;
     if ((want & kDelete) && !(maximal & kDelete) && !name.empty()) {
