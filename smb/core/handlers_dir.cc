@@ -55,23 +55,24 @@ void SmbConnection::QueryDirectory(Call* c) {
     return;
   }
   if (out_len > st_->opts.max_transact) out_len = st_->opts.max_transact;
-  auto pattern = Utf16ToUtf8(raw);
-  if (!pattern) {
+  auto decoded = Utf16ToUtf8(raw);
+  if (!decoded) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  if (pattern->empty()) *pattern = "*";
-  if (pattern->find('\\') != std::string::npos) {
+  // (Built rather than assigned: GCC 12 warns falsely on the assignment.)
+  const std::string pattern = decoded->empty() ? std::string(1, '*') : *decoded;
+  if (pattern.find('\\') != std::string::npos) {
     c->status = kStatusInvalidParameter;
     return;
   }
   bool restart = (flags & (kRestartScans | kReopen)) || !o->dir_started ||
-                 (name_len && *pattern != o->pattern);
+                 (name_len && pattern != o->pattern);
   (void)kIndexSpecified;
   if (restart) {
     o->dir_cookie = 0;
     o->dir_done = false;
-    o->pattern = *pattern;
+    o->pattern = pattern;
   }
   bool first_call = restart;
   o->dir_started = true;
