@@ -161,6 +161,8 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
   uint32_t prev_status = 0;
   bool prev_create_failed = false;
   bool saw_session_setup = false;
+  std::shared_ptr<char[]> tail;  // READ data sent after `out`
+  size_t tail_len = 0;
   bool first = true;
   Session* reply_session = nullptr;
   bool any_response = false;
@@ -281,7 +283,23 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
       // (Signed elements are re-signed with their padding in SendChain.)
     }
     last_element_start = out.size();
+    // READ data goes out as a separate buffer when nothing has to be
+    // computed over it (the last element, not signed, not encrypted);
+    // otherwise it joins the body.
+    bool will_encrypt =
+        encrypted || (s && s->encrypt && s->state == Session::State::kValid &&
+                      !saw_session_setup);
+    if (c.bulk &&
+        (sign || will_encrypt || h.next_command != 0 || any_response)) {
+      c.body.append(c.bulk.get(), c.bulk_len);
+      c.bulk.reset();
+      c.bulk_len = 0;
+    }
     FinishElement(&c, s, sign, &out, last_element_start);
+    if (c.bulk) {
+      tail = std::move(c.bulk);
+      tail_len = c.bulk_len;
+    }
     any_response = true;
 
     prev_session = c.req.session_id;
@@ -307,6 +325,10 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
   if (!encrypt && reply_session && reply_session->encrypt &&
       reply_session->state == Session::State::kValid && !saw_session_setup) {
     encrypt = true;
+  }
+  if (tail) {
+    transport_->SendWithTail(std::move(out), std::move(tail), tail_len);
+    return;
   }
   SendChain(std::move(out), reply_session, encrypt);
 }

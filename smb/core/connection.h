@@ -35,6 +35,13 @@ class Transport {
   virtual ~Transport() = default;
   // Queues one SMB message (without the 4-byte session framing).
   virtual void Send(std::string message) = 0;
+  // The same, for a message whose last `tail_len` bytes are in `tail` (READ
+  // data): written with a gather write, without copying it into `head`.
+  virtual void SendWithTail(std::string head, std::shared_ptr<char[]> tail,
+                            size_t tail_len) {
+    head.append(tail.get(), tail_len);
+    Send(std::move(head));
+  }
   // Closes the connection after queued messages are written.
   virtual void Close() = 0;
   // Runs `fn` later on this connection's serial queue (async completions).
@@ -55,6 +62,10 @@ struct Call {
   bool no_response = false;
   bool go_async = false;  // send STATUS_PENDING now; complete later
   SmbFileId created;      // CREATE: for related operations that follow
+  // Bulk data that follows `body` on the wire (READ), kept apart so it can
+  // be sent without a copy.
+  std::shared_ptr<char[]> bulk;
+  size_t bulk_len = 0;
 
   // Body reader helpers: offsets in SMB2 are from the header start.
   std::string_view body_in() const { return msg.substr(kSmb2HeaderSize); }
@@ -67,6 +78,10 @@ class SmbConnection {
 
   // One message as received (without the 4-byte framing).
   void OnMessage(std::string_view message);
+  // Same, for a frame buffer the connection may keep (no copy needed).
+  void OnMessage(std::shared_ptr<char[]> frame, size_t len) {
+    OnMessage(std::string_view(frame.get(), len));
+  }
   // The TCP connection is gone: closes every open, ends sessions.
   void OnDisconnect();
 

@@ -72,13 +72,14 @@ void SmbConnection::Read(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  c->body.resize(16 + length);
   size_t n = 0;
+  std::shared_ptr<char[]> data;
   if (length) {
+    // Not value-initialized: the bytes are read over at once.
+    data = std::shared_ptr<char[]>(new char[length]);
     auto got = st_->vfs->ReadInto(Ctx(c->session), o->ino, o->vfs_handle,
-                                  offset, length, c->body.data() + 16);
+                                  offset, length, data.get());
     if (!got.ok()) {
-      c->body.clear();
       c->status = ErrnoToNtStatus(got.status().code());
       return;
     }
@@ -87,18 +88,22 @@ void SmbConnection::Read(Call* c) {
   // Zero bytes for a zero-length read is success; otherwise fewer bytes
   // than asked for (or than MinimumCount) at the end is END_OF_FILE.
   if ((n == 0 && length > 0) || n < minimum) {
-    c->body.clear();
     c->status = kStatusEndOfFile;
     return;
   }
-  c->body.resize(16 + n);
   LeWriter w(&c->body);
-  w.PatchU16(0, 17);
-  c->body[2] = static_cast<char>(kReadDataOffset);
-  c->body[3] = 0;
-  w.PatchU32(4, static_cast<uint32_t>(n));
-  w.PatchU32(8, 0);
-  w.PatchU32(12, 0);
+  w.U16(17);
+  w.U8(kReadDataOffset);
+  w.U8(0);
+  w.U32(static_cast<uint32_t>(n));
+  w.U32(0);
+  w.U32(0);
+  if (n) {
+    c->bulk = std::move(data);
+    c->bulk_len = n;
+  } else {
+    w.U8(0);  // the variable part is never empty
+  }
   o->position = offset + n;
 }
 

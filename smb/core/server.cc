@@ -54,6 +54,14 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
       self->QueueWrite(std::move(m));
     });
   }
+  void SendWithTail(std::string head, std::shared_ptr<char[]> tail,
+                    size_t tail_len) override {
+    auto self = shared_from_this();
+    asio::post(sock_.get_executor(), [self, h = std::move(head),
+                                      t = std::move(tail), tail_len]() mutable {
+      self->QueueWrite(std::move(h), std::move(t), tail_len);
+    });
+  }
   void Close() override {
     auto self = shared_from_this();
     asio::post(sock_.get_executor(), [self] {
@@ -87,19 +95,21 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
                     proto_->peer(), static_cast<int>(hdr_[0]), len);
       return Gone();
     }
-    auto buf = std::make_shared<std::string>(len, '\0');
+    // Not value-initialized: a WRITE's megabytes are read over at once.
+    std::shared_ptr<char[]> buf(new char[len]);
     auto self = shared_from_this();
-    asio::async_read(
-        sock_, asio::buffer(buf->data(), len),
-        [self, buf](boost::system::error_code ec, size_t) {
-          if (ec) return self->Gone();
-          self->Enqueue([self, buf] { self->proto_->OnMessage(*buf); });
-          if (self->queued_.load() >= kMaxQueued) {
-            self->paused_ = true;  // resumed by the drainer
-            return;
-          }
-          self->ReadHeader();
-        });
+    asio::async_read(sock_, asio::buffer(buf.get(), len),
+                     [self, buf, len](boost::system::error_code ec, size_t) {
+                       if (ec) return self->Gone();
+                       self->Enqueue([self, buf, len] {
+                         self->proto_->OnMessage(buf, len);
+                       });
+                       if (self->queued_.load() >= kMaxQueued) {
+                         self->paused_ = true;  // resumed by the drainer
+                         return;
+                       }
+                       self->ReadHeader();
+                     });
   }
 
   void Enqueue(std::function<void()> fn) {
@@ -150,12 +160,16 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
     });
   }
 
-  void QueueWrite(std::string m) {
+  void QueueWrite(std::string m, std::shared_ptr<char[]> tail = nullptr,
+                  size_t tail_len = 0) {
     if (gone_) return;
-    char f[4] = {0, static_cast<char>(m.size() >> 16),
-                 static_cast<char>(m.size() >> 8), static_cast<char>(m.size())};
-    pending_.push_back(std::string(f, 4));
-    pending_.push_back(std::move(m));
+    size_t total = m.size() + tail_len;
+    Out o{{0, static_cast<char>(total >> 16), static_cast<char>(total >> 8),
+           static_cast<char>(total)},
+          std::move(m),
+          std::move(tail),
+          tail_len};
+    pending_.push_back(std::move(o));
     if (!writing_) WriteSome();
   }
 
@@ -164,8 +178,12 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
     inflight_.clear();
     inflight_.swap(pending_);
     std::vector<asio::const_buffer> bufs;
-    bufs.reserve(inflight_.size());
-    for (const std::string& s : inflight_) bufs.emplace_back(asio::buffer(s));
+    bufs.reserve(3 * inflight_.size());
+    for (const Out& o : inflight_) {
+      bufs.emplace_back(o.frame, 4);
+      bufs.emplace_back(asio::buffer(o.head));
+      if (o.tail_len) bufs.emplace_back(o.tail.get(), o.tail_len);
+    }
     auto self = shared_from_this();
     asio::async_write(sock_, bufs,
                       [self](boost::system::error_code ec, size_t) {
@@ -202,8 +220,14 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
   std::unique_ptr<SmbConnection> proto_;
   char hdr_[4] = {};
   // I/O thread only.
-  std::deque<std::string> pending_;
-  std::deque<std::string> inflight_;
+  struct Out {
+    char frame[4];     // direct-TCP framing: 0, 24-bit length
+    std::string head;  // the SMB message (or its first part)
+    std::shared_ptr<char[]> tail;
+    size_t tail_len = 0;
+  };
+  std::deque<Out> pending_;
+  std::deque<Out> inflight_;
   bool writing_ = false;
   bool close_after_writes_ = false;
   bool gone_ = false;
