@@ -1,6 +1,7 @@
 // Test harness for the SMB2/3 server core without sockets: an in-memory
-// world (memory metadata and content stores, a Vfs, an SmbServerState with
-// one user alice/"Secret-1" as uid 0 and one share "share" at "/"), a fake
+// world (memory metadata and content stores, a Vfs, share modes, a name
+// cache, and an SmbServerState with one user alice/"Secret-1" as uid 0 and
+// one share "share" at "/", set up as SmbServer does), a fake
 // Transport that records what the connection sends and queues what it
 // Post()s, and a small SMB2 client that builds requests (NEGOTIATE with 3.1.1
 // contexts, SESSION_SETUP through the test NTLM client, raw or in SPNEGO,
@@ -24,11 +25,13 @@
 #include <utility>
 #include <vector>
 
+#include "locking/share_modes.h"
 #include "metadata/content_store.h"
 #include "metadata/metadata_store.h"
 #include "smb/auth/authenticator.h"
 #include "smb/auth/spnego.h"
 #include "smb/core/connection.h"
+#include "smb/core/name_cache.h"
 #include "smb/core/smb2.h"
 #include "smb/core/state.h"
 #include "smb/crypto/smb_crypto.h"
@@ -86,6 +89,8 @@ struct SmbWorld {
     HarnessCheck(vfs->Recover().ok(), "recover");
     st.opts = std::move(opts);
     st.vfs = vfs.get();
+    st.shares = &shares;
+    st.names = std::make_unique<NameCache>(vfs.get());
     std::memcpy(st.server_guid, "concordfs-testsv", 16);
     st.volume_serial = 0x5eed;
   }
@@ -93,6 +98,7 @@ struct SmbWorld {
   std::unique_ptr<MetadataStore> md = NewMemoryStore();
   std::unique_ptr<ContentStore> content = NewMemoryContentStore();
   std::unique_ptr<Vfs> vfs;
+  locking::ShareModeTable shares;
   SmbServerState st;
 };
 
