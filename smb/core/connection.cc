@@ -256,6 +256,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
       }
       Dispatch(&c);
     }
+    if (closing_) return;  // the command ended the connection: no replies
     if (c.status != 0 && spdlog::should_log(spdlog::level::debug)) {
       CFS_LOG_DEBUG("smb: {}: command {} mid {} -> {:#010x}", peer_, h.command,
                     h.message_id, c.status);
@@ -486,6 +487,12 @@ void SmbConnection::Dispatch(Call* c) {
 }
 
 void SmbConnection::Echo(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 4) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
   LeWriter w(&c->body);
   w.U16(4);
   w.U16(0);

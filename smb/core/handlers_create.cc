@@ -213,6 +213,19 @@ void SmbConnection::Create(Call* c) {
     c->status = kStatusNotSupported;
     return;
   }
+  // Checked before anything is created (MS-FSA 2.1.5.1): DELETE_ON_CLOSE
+  // needs DELETE access; a directory cannot be superseded or overwritten.
+  if ((options & kOptDeleteOnClose) &&
+      !(MapGenericAccess(desired) & (kDelete | kMaximumAllowed))) {
+    c->status = kStatusAccessDenied;
+    return;
+  }
+  if ((options & kOptDirectory) &&
+      (disposition == kSupersede || disposition == kOverwrite ||
+       disposition == kOverwriteIf)) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
   if (desired == 0) {
     c->status = kStatusAccessDenied;
     return;
@@ -662,6 +675,10 @@ void SmbConnection::Close(Call* c) {
   uint16_t flags = r.U16();
   r.Skip(4);
   SmbFileId fid = ReadFileId(&r);
+  if (!r.ok()) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
   Open* o = FindOpen(c, fid);
   if (!o) {
     c->status = kStatusFileClosed;

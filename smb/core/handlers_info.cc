@@ -51,10 +51,13 @@ void SmbConnection::QueryInfo(Call* c) {
   uint8_t type = r.U8();
   uint8_t cls = r.U8();
   uint32_t out_len = r.U32();
-  r.Skip(2 + 2 + 4);  // input buffer offset, reserved, input length
+  uint16_t in_off = r.U16();
+  r.Skip(2);
+  uint32_t in_len = r.U32();
   uint32_t additional = r.U32();
   r.Skip(4);  // flags
   SmbFileId fid = ReadFileId(&r);
+  if (in_len) r.At(in_off, in_len);  // the EA name list / quota SIDs
   if (!r.ok()) {
     c->status = kStatusInvalidParameter;
     return;

@@ -189,6 +189,10 @@ void SmbConnection::Flush(Call* c) {
   }
   r.Skip(6);
   SmbFileId fid = ReadFileId(&r);
+  if (!r.ok()) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
   Open* o = FindOpen(c, fid);
   if (!o) {
     c->status = kStatusFileClosed;

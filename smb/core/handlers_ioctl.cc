@@ -219,6 +219,10 @@ void SmbConnection::ChangeNotify(Call* c) {
   }
   r.Skip(2 + 4);
   SmbFileId fid = ReadFileId(&r);
+  if (!r.ok()) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
   Open* o = FindOpen(c, fid);
   if (!o) {
     c->status = kStatusFileClosed;
@@ -251,6 +255,12 @@ void SmbConnection::ChangeNotify(Call* c) {
 }
 
 void SmbConnection::Lock(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 48) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
   // Byte-range locks over SMB arrive with the lock-manager integration.
   c->status = kStatusNotSupported;
 }

@@ -427,6 +427,12 @@ void SmbConnection::SessionSetup(Call* c) {
 }
 
 void SmbConnection::Logoff(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 4) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
   uint64_t id = c->session->id;
   for (auto it = opens_.begin(); it != opens_.end();) {
     Open* o = it->second.get();
