@@ -152,10 +152,9 @@ TEST_F(CreateTest, DeleteOnCloseNeedsDeleteAccess) {
   EXPECT_FALSE(Exists("ro"));
 }
 
-// A CREATE refused for DELETE_ON_CLOSE without DELETE access leaves the
-// file it created behind: the check runs after the file is made (MS-FSA
-// 2.1.5.1 checks it first, and a failed CREATE must not change anything).
-TEST_F(CreateTest, DISABLED_RefusedDeleteOnCloseCreatesNothing) {
+// A CREATE refused for DELETE_ON_CLOSE without DELETE access creates
+// nothing (MS-FSA 2.1.5.1 checks it first).
+TEST_F(CreateTest, RefusedDeleteOnCloseCreatesNothing) {
   constexpr uint32_t kReadWrite = 0x1 | 0x2 | 0x80;
   EXPECT_EQ(c_.Create("new", kDispOpenIf, kDeleteOnClose, kReadWrite).status,
             kStatusAccessDenied);
@@ -210,8 +209,7 @@ TEST_F(CreateTest, OverwritingADirectoryIsInvalid) {
 
 // MS-FSA 2.1.5.1: FILE_DIRECTORY_FILE with SUPERSEDE, OVERWRITE or
 // OVERWRITE_IF is STATUS_INVALID_PARAMETER whether or not the name exists.
-// On a missing name the server creates a directory instead.
-TEST_F(CreateTest, DISABLED_DirectoryWithOverwriteDispositionOnMissingName) {
+TEST_F(CreateTest, DirectoryWithOverwriteDispositionOnMissingName) {
   for (uint32_t disp : {kDispSupersede, kDispOverwriteIf}) {
     std::string name = "d" + std::to_string(disp);
     EXPECT_EQ(c_.Create(name, disp, kDirectoryFile).status,

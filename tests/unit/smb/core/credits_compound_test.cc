@@ -275,7 +275,7 @@ TEST(CompoundTest, EncryptedCompound) {
 // MS-SMB2 3.3.5.15.12: a VALIDATE_NEGOTIATE that does not match what
 // NEGOTIATE saw terminates the connection. The rest of a compound it starts
 // must not be executed or answered.
-TEST(CompoundTest, DISABLED_FailedValidateNegotiateStopsTheChain) {
+TEST(CompoundTest, FailedValidateNegotiateStopsTheChain) {
   SmbTestClient c;
   ASSERT_TRUE(c.Setup(kDialect302));
   std::string in;

@@ -336,9 +336,8 @@ TEST(EncryptionTest, TransformForUnknownSessionCloses) {
 
 // MS-SMB2 3.3.4.1.4: a SESSION_SETUP response is never encrypted (the
 // client cannot have the keys before it has read it); the final one is
-// signed instead. Here it arrives in a transform message, which Windows
-// clients and cifs.ko cannot read.
-TEST(EncryptionTest, DISABLED_FinalSessionSetupAnswerIsSignedNotEncrypted) {
+// signed instead.
+TEST(EncryptionTest, FinalSessionSetupAnswerIsSignedNotEncrypted) {
   SmbTestClient c(EncryptionRequired());
   ASSERT_EQ(c.Negotiate().status(), kStatusSuccess);
   ASSERT_EQ(c.Login(), kStatusSuccess);
