@@ -15,7 +15,7 @@ CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCONCORDFS_SANITIZE=address,undefined \
   -DCONCORDFS_FUZZ=ON -DCONCORDFS_BUILD_TESTS=OFF -DCONCORDFS_BUILD_BENCH=OFF \
   > /dev/null
-ninja -C build/fuzz records_fuzz config_fuzz rpc_fuzz xdr_fuzz
+ninja -C build/fuzz records_fuzz config_fuzz rpc_fuzz xdr_fuzz smb_fuzz ntlm_fuzz
 build=build/asan
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCONCORDFS_SANITIZE=address,undefined -DCONCORDFS_BUILD_BENCH=OFF \
