@@ -19,23 +19,23 @@
 namespace concordfs::smb {
 namespace {
 
-constexpr uint32_t kSupersede = 0, kOpen = 1, kCreateNew = 2, kOpenIf = 3,
-                   kOverwrite = 4, kOverwriteIf = 5;
+// Dispositions (FILE_OPEN_IF = 3 is the remaining one).
+constexpr uint32_t kSupersede = 0, kOpen = 1, kCreateNew = 2, kOverwrite = 4,
+                   kOverwriteIf = 5;
 constexpr uint32_t kActionSuperseded = 0, kActionOpened = 1, kActionCreated = 2,
                    kActionOverwritten = 3;
 constexpr uint32_t kOptDirectory = 0x1;
 constexpr uint32_t kOptNonDirectory = 0x40;
 constexpr uint32_t kOptDeleteOnClose = 0x1000;
-constexpr uint32_t kOptOpenById = 0x2000;
 // CreateOptions bits above these are reserved (INVALID_PARAMETER); these
 // are valid but not supported (MS-SMB2 3.3.5.9): CREATE_TREE_CONNECTION,
 // OPEN_BY_FILE_ID, RESERVE_OPFILTER.
 constexpr uint32_t kOptValid = 0x00FFFFFF;
-constexpr uint32_t kOptNotSupported = 0x00000080 | 0x00002000 | 0x00100000;
+constexpr uint32_t kOptOpenById = 0x00002000;
+constexpr uint32_t kOptNotSupported = 0x00000080 | kOptOpenById | 0x00100000;
 // DesiredAccess bits that are reserved: asking for them is ACCESS_DENIED.
 constexpr uint32_t kAccessReserved = 0x0CE0FE00;
 constexpr uint32_t kAttrReadonly = 0x1;
-constexpr uint32_t kAttrDirectory = 0x10;
 constexpr uint32_t kValidAttrs = 0x00007FB7;
 
 constexpr uint32_t kDataRead = 0x1 | 0x20;  // READ_DATA | EXECUTE
