@@ -8,7 +8,8 @@ Status SmbService::Start() {
   pool_ = std::make_unique<net::IoPool>(2, 8);
   pool_->Start();
   server_ = std::make_unique<smb::SmbServer>(pool_.get(), backend_->vfs(),
-                                             backend_->share_modes(), opts_);
+                                             backend_->share_modes(), opts_,
+                                             backend_->locks());
   Status st = server_->Listen();
   if (!st.ok()) {
     server_.reset();

@@ -29,6 +29,9 @@
 namespace concordfs::smb {
 
 locking::Owner ShareOwner(uint64_t session_id, uint64_t open_id);
+// A Windows-flavour lock request for `o` (SMB LOCK and the I/O checks).
+locking::LockRequest SmbLockRequest(const Open& o, const locking::Range& range,
+                                    bool exclusive);
 
 class Transport {
  public:
@@ -46,6 +49,11 @@ class Transport {
   virtual void Close() = 0;
   // Runs `fn` later on this connection's serial queue (async completions).
   virtual void Post(std::function<void()> fn) = 0;
+  // A function that posts like Post() and may outlive the connection (then
+  // it drops what it is given): for callbacks from shared services.
+  virtual std::function<void(std::function<void()>)> Poster() {
+    return [this](std::function<void()> fn) { Post(std::move(fn)); };
+  }
 };
 
 // One command of a (possibly compound) request, and its response.
@@ -137,6 +145,8 @@ class SmbConnection {
   SmbFileId ReadFileId(LeReader* r);
   uint32_t CloseOpen(Open* o);
   bool HasOpensBelow(const Open* dir) const;
+  // Would READ/WRITE of the range conflict with another owner's lock?
+  bool IoLocked(const Open& o, uint64_t offset, uint64_t length, bool write);
   uint16_t PeekGrant(const Smb2Header& h) const;
   OpContext Ctx(const Session* s) const;
   // The file's EAs (its user.* xattrs), and applying an EA list to it.

@@ -141,6 +141,19 @@ uint32_t SmbConnection::CloseOpen(Open* o) {
   for (uint64_t async_id : o->notify_async_ids) {
     CompleteAsync(async_id, kStatusNotifyCleanup, {});
   }
+  for (uint64_t async_id : o->lock_async_ids) {
+    auto p = pending_.find(async_id);
+    if (p != pending_.end() && p->second.cancel) p->second.cancel();
+  }
+  if (st_->locks && o->ino != kInvalidInode && !o->pipe) {
+    // The open's byte-range locks end with it.
+    locking::ReleaseFilter f;
+    f.protocol = locking::Protocol::kSmb;
+    f.client = o->session_id;
+    f.open = o->fid.volatile_id;
+    f.file = o->ino;
+    st_->locks->Release(f);
+  }
   if (o->vfs_handle) (void)st_->vfs->Release(o->vfs_handle);
   if (o->ino != kInvalidInode && !o->pipe) {
     if (o->delete_on_close) st_->files.SetDeletePending(o->ino, true);

@@ -17,6 +17,19 @@ constexpr uint8_t kReadDataOffset = kSmb2HeaderSize + 16;
 
 }  // namespace
 
+bool SmbConnection::IoLocked(const Open& o, uint64_t offset, uint64_t length,
+                             bool write) {
+  // SMB I/O honours other owners' byte-range locks of every protocol
+  // (mandatory, as on Windows); local and NFS I/O stay advisory.
+  if (!st_->locks || length == 0) return false;
+  auto range = locking::Range::FromSmb(offset, length);
+  if (!range) return false;
+  return st_->locks
+      ->CheckIo(o.ino, ShareOwner(o.session_id, o.fid.volatile_id), *range,
+                write)
+      .has_value();
+}
+
 void SmbConnection::Read(Call* c) {
   LeReader r(c->msg);
   r.Seek(kSmb2HeaderSize);
@@ -70,6 +83,10 @@ void SmbConnection::Read(Call* c) {
   }
   if (offset > static_cast<uint64_t>(INT64_MAX)) {
     c->status = kStatusInvalidParameter;
+    return;
+  }
+  if (length && IoLocked(*o, offset, length, false)) {
+    c->status = kStatusFileLockConflict;
     return;
   }
   size_t n = 0;
@@ -157,6 +174,10 @@ void SmbConnection::Write(Call* c) {
     }
     if (offset > static_cast<uint64_t>(INT64_MAX) - length) {
       c->status = kStatusInvalidParameter;
+      return;
+    }
+    if (length && IoLocked(*o, offset, length, true)) {
+      c->status = kStatusFileLockConflict;
       return;
     }
     if (length) {

@@ -254,17 +254,6 @@ void SmbConnection::ChangeNotify(Call* c) {
   o->notify_async_ids.push_back(async_id);
 }
 
-void SmbConnection::Lock(Call* c) {
-  LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 48) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
-  // Byte-range locks over SMB arrive with the lock-manager integration.
-  c->status = kStatusNotSupported;
-}
-
 void SmbConnection::OplockBreak(Call* c) {
   // No oplocks or leases are granted, so there is nothing to acknowledge.
   c->status = kStatusInvalidParameter;

@@ -70,6 +70,14 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
     });
   }
   void Post(std::function<void()> fn) override { Enqueue(std::move(fn)); }
+  std::function<void(std::function<void()>)> Poster() override {
+    std::weak_ptr<Conn> weak = weak_from_this();
+    return [weak](std::function<void()> fn) {
+      if (auto self = weak.lock()) {
+        if (!self->gone_done_) self->Enqueue(std::move(fn));
+      }
+    };
+  }
 
   void ForceClose() {
     auto self = shared_from_this();
@@ -209,6 +217,7 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
     auto self = shared_from_this();
     Enqueue([self] {
       self->proto_->OnDisconnect();
+      self->gone_done_ = true;  // later posts are dropped
       self->on_gone_(self.get());
     });
   }
@@ -237,6 +246,7 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
   std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
   bool draining_ = false;                    // GUARDED_BY(mu_)
   std::atomic<size_t> queued_{0};
+  std::atomic<bool> gone_done_{false};  // OnDisconnect has run
 };
 
 struct SmbServer::Impl {
@@ -278,9 +288,11 @@ struct SmbServer::Impl {
 };
 
 SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs,
-                     locking::ShareModeTable* shares, SmbOptions opts)
+                     locking::ShareModeTable* shares, SmbOptions opts,
+                     locking::LockManager* locks)
     : impl_(std::make_unique<Impl>()) {
   impl_->state.shares = shares;
+  impl_->state.locks = locks;
   impl_->pool = pool;
   impl_->state.opts = std::move(opts);
   impl_->state.vfs = vfs;

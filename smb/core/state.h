@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "locking/lock_manager.h"
 #include "locking/share_modes.h"
 #include "smb/auth/authenticator.h"
 #include "smb/core/name_cache.h"
@@ -52,6 +53,7 @@ struct SmbServerState {
   SmbOptions opts;
   Vfs* vfs = nullptr;
   locking::ShareModeTable* shares = nullptr;  // borrowed; may be null in tests
+  locking::LockManager* locks = nullptr;      // borrowed; null: no LOCK
   std::unique_ptr<NameCache> names;  // case-insensitive lookups; may be null
   char server_guid[16] = {};
   uint64_t start_time = 0;  // FILETIME
@@ -122,6 +124,7 @@ struct Open {
   bool dir_done = false;
   std::unique_ptr<PipeEndpoint> pipe;
   std::vector<uint64_t> notify_async_ids;  // pending CHANGE_NOTIFY watches
+  std::vector<uint64_t> lock_async_ids;    // blocked LOCK requests
 };
 
 }  // namespace concordfs::smb

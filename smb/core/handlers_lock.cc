@@ -1,0 +1,194 @@
+// LOCK: SMB byte-range locks on the lock manager's Windows flavour (locks
+// of one open stack and never merge; an unlock must match exactly), so they
+// exclude local fcntl/flock and NLM locks on the same bytes. Several
+// elements apply all or nothing; a single blocking element that conflicts
+// goes asynchronous (interim STATUS_PENDING) and is answered when the
+// manager grants it, or CANCELLED by SMB2 CANCEL, close or disconnect.
+#include "smb/core/connection.h"
+#include "smb/info/nt_status.h"
+#include "smb/wire/le.h"
+
+namespace concordfs::smb {
+namespace {
+
+constexpr uint32_t kLockShared = 0x1;
+constexpr uint32_t kLockExclusive = 0x2;
+constexpr uint32_t kLockUnlock = 0x4;
+constexpr uint32_t kLockFailImmediately = 0x10;
+
+struct Element {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint32_t flags = 0;
+};
+
+// The one place lock-manager statuses become SMB statuses.
+uint32_t LockStatusToNt(locking::LockStatus s) {
+  using locking::LockStatus;
+  switch (s) {
+    case LockStatus::kGranted:
+      return kStatusSuccess;
+    case LockStatus::kConflict:
+    case LockStatus::kDeadlock:
+    case LockStatus::kGrace:
+      return kStatusLockNotGranted;
+    case LockStatus::kNoResources:
+      return kStatusInsufficientResources;
+    case LockStatus::kCancelled:
+      return kStatusCancelled;
+    case LockStatus::kInvalidRange:
+      return kStatusInvalidLockRange;
+    case LockStatus::kNotFound:
+      return kStatusRangeNotLocked;
+    case LockStatus::kQueued:
+      return kStatusPending;
+  }
+  return kStatusInternalError;
+}
+
+}  // namespace
+
+locking::LockRequest SmbLockRequest(const Open& o, const locking::Range& range,
+                                    bool exclusive) {
+  locking::LockRequest req;
+  req.file = o.ino;
+  req.owner = ShareOwner(o.session_id, o.fid.volatile_id);
+  req.flavor = locking::Flavor::kWindows;
+  req.mode =
+      exclusive ? locking::LockMode::kExclusive : locking::LockMode::kShared;
+  req.range = range;
+  return req;
+}
+
+void SmbConnection::Lock(Call* c) {
+  LeReader r(c->msg);
+  r.Seek(kSmb2HeaderSize);
+  if (r.U16() != 48) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  uint16_t count = r.U16();
+  r.Skip(4);  // lock sequence (resilient/durable handles are not granted)
+  SmbFileId fid = ReadFileId(&r);
+  std::vector<Element> els;
+  for (uint16_t i = 0; i < count && r.ok(); ++i) {
+    Element e;
+    e.offset = r.U64();
+    e.length = r.U64();
+    e.flags = r.U32();
+    r.Skip(4);
+    els.push_back(e);
+  }
+  if (!r.ok() || count == 0) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  Open* o = FindOpen(c, fid);
+  if (!o) {
+    c->status = kStatusFileClosed;
+    return;
+  }
+  if (!st_->locks) {
+    c->status = kStatusNotSupported;
+    return;
+  }
+  if (o->is_dir || o->pipe) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  auto done = [c] {
+    LeWriter w(&c->body);
+    w.U16(4);
+    w.U16(0);
+  };
+
+  // Unlocks: applied in order; the first element that is not an exact
+  // unlock, or names no lock, stops the request (earlier ones stay done).
+  if (els[0].flags & kLockUnlock) {
+    for (const Element& e : els) {
+      if (e.flags != kLockUnlock) {
+        c->status = kStatusInvalidParameter;
+        return;
+      }
+      auto range = locking::Range::FromSmb(e.offset, e.length);
+      if (!range) {
+        c->status = kStatusRangeNotLocked;
+        return;
+      }
+      // Shared or exclusive: the manager matches the range exactly.
+      locking::LockStatus st =
+          st_->locks->Unlock(SmbLockRequest(*o, *range, true));
+      if (st != locking::LockStatus::kGranted) {
+        c->status = LockStatusToNt(st);
+        return;
+      }
+    }
+    return done();
+  }
+
+  // Locks: shared or exclusive, never unlock; several only if each fails
+  // immediately.
+  for (const Element& e : els) {
+    uint32_t mode = e.flags & ~kLockFailImmediately;
+    if ((mode != kLockShared && mode != kLockExclusive) ||
+        (els.size() > 1 && !(e.flags & kLockFailImmediately))) {
+      c->status = kStatusInvalidParameter;
+      return;
+    }
+  }
+  std::vector<locking::LockRequest> taken;
+  for (size_t i = 0; i < els.size(); ++i) {
+    const Element& e = els[i];
+    auto range = locking::Range::FromSmb(e.offset, e.length);
+    uint32_t status = kStatusSuccess;
+    if (!range) status = kStatusInvalidLockRange;
+    locking::LockRequest req =
+        range ? SmbLockRequest(*o, *range, e.flags & kLockExclusive)
+              : locking::LockRequest{};
+    bool blocking = !(e.flags & kLockFailImmediately);
+    if (status == kStatusSuccess && blocking) {
+      // One element that may wait: queue it and answer when granted.
+      uint64_t async_id = next_async_id_++;
+      auto post = transport_->Poster();
+      locking::LockResult res =
+          st_->locks->Lock(req, [this, post, async_id](locking::LockStatus s) {
+            post([this, async_id, s] {
+              std::string body;
+              if (s == locking::LockStatus::kGranted) {
+                LeWriter w(&body);
+                w.U16(4);
+                w.U16(0);
+              }
+              CompleteAsync(async_id, LockStatusToNt(s), std::move(body));
+            });
+          });
+      if (res.status == locking::LockStatus::kQueued) {
+        c->req.async_id = async_id;
+        c->go_async = true;
+        Pending p;
+        p.message_id = c->req.message_id;
+        p.session_id = c->session->id;
+        p.command = kLock;
+        locking::LockManager* lm = st_->locks;
+        uint64_t waiter = res.waiter_id;
+        p.cancel = [lm, waiter] { lm->Cancel(waiter); };
+        pending_[async_id] = std::move(p);
+        o->lock_async_ids.push_back(async_id);
+        return;
+      }
+      status = LockStatusToNt(res.status);
+    } else if (status == kStatusSuccess) {
+      status = LockStatusToNt(st_->locks->Lock(req).status);
+    }
+    if (status != kStatusSuccess) {
+      // All or nothing: undo what this request took.
+      for (const locking::LockRequest& t : taken) st_->locks->Unlock(t);
+      c->status = status;
+      return;
+    }
+    taken.push_back(req);
+  }
+  done();
+}
+
+}  // namespace concordfs::smb
