@@ -6,8 +6,6 @@
 // thread that drives the exchange.
 #pragma once
 
-#include "smb/info/nt_status.h"  // the NT status values returned
-
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -15,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "smb/info/nt_status.h"  // the NT status values returned
 #include "util/clock.h"
 
 namespace concordfs::smb {
@@ -45,6 +44,5 @@ struct AuthOptions {
   // nullptr means Clock::Default(). Not owned.
   const Clock* clock = nullptr;
 };
-
 
 }  // namespace concordfs::smb
