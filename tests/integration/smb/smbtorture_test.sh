@@ -29,7 +29,7 @@ command -v smbtorture > /dev/null ||
 
 suites=(${SMB_TORTURE_SUITES:-smb2.connect smb2.read smb2.getinfo smb2.setinfo
   smb2.dir smb2.rename smb2.create smb2.delete-on-close-perms smb2.timestamps
-  smb2.credits smb2.compound smb2.lock})
+  smb2.credits smb2.compound smb2.lock smb2.sharemode smb2.deny})
 
 smb_start
 echo "server: $smb_server on 127.0.0.1:$smb_port (user alice, uid 0)"
