@@ -516,6 +516,10 @@ void SmbConnection::CompleteAsync(uint64_t async_id, uint32_t status,
   if (it == pending_.end()) return;
   Pending p = std::move(it->second);
   pending_.erase(it);
+  if (p.closed && status == kStatusCancelled && p.closed_status) {
+    status = p.closed_status;
+    body.clear();
+  }
   if (closing_) return;
   Session* s = FindSession(p.session_id);
   Call c;

@@ -102,6 +102,10 @@ class SmbConnection {
     uint64_t session_id = 0;
     uint16_t command = 0;
     std::function<void()> cancel;
+    // Status to answer instead of CANCELLED when the wait ends because its
+    // handle was closed (a LOCK then answers RANGE_NOT_LOCKED).
+    uint32_t closed_status = 0;
+    bool closed = false;
   };
 
   void HandleSmb1(std::string_view message);

@@ -143,7 +143,10 @@ uint32_t SmbConnection::CloseOpen(Open* o) {
   }
   for (uint64_t async_id : o->lock_async_ids) {
     auto p = pending_.find(async_id);
-    if (p != pending_.end() && p->second.cancel) p->second.cancel();
+    if (p != pending_.end() && p->second.cancel) {
+      p->second.closed = true;
+      p->second.cancel();
+    }
   }
   if (st_->locks && o->ino != kInvalidInode && !o->pipe) {
     // The open's byte-range locks end with it.

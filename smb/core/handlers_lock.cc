@@ -172,6 +172,7 @@ void SmbConnection::Lock(Call* c) {
         locking::LockManager* lm = st_->locks;
         uint64_t waiter = res.waiter_id;
         p.cancel = [lm, waiter] { lm->Cancel(waiter); };
+        p.closed_status = kStatusRangeNotLocked;
         pending_[async_id] = std::move(p);
         o->lock_async_ids.push_back(async_id);
         return;
