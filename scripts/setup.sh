@@ -22,6 +22,8 @@ packages=(
   # SMB clients nobody here wrote, used by the SMB tests: smbclient (transfers,
   # dialects, signing, encryption) and smbtorture (Samba's protocol suites)
   smbclient samba-testsuite
+  # impacket: SMB2 LOCK requests built by hand (smb_lock_matrix_test.py)
+  python3-impacket
 )
 
 missing=()
