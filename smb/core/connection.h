@@ -29,6 +29,11 @@
 namespace concordfs::smb {
 
 locking::Owner ShareOwner(uint64_t session_id, uint64_t open_id);
+// FILE_NOTIFY_INFORMATION list as a CHANGE_NOTIFY response body;
+// STATUS_NOTIFY_ENUM_DIR (empty body) when it does not fit or a change
+// could not be named.
+uint32_t EncodeNotify(const std::vector<NotifyChange>& changes,
+                      uint32_t out_len, std::string* body);
 // A Windows-flavour lock request for `o` (SMB LOCK and the I/O checks).
 locking::LockRequest SmbLockRequest(const Open& o, const locking::Range& range,
                                     bool exclusive);
@@ -170,6 +175,11 @@ class SmbConnection {
   Result<Attr> LookupName(const OpContext& ctx, InodeId dir,
                           std::string_view name, std::string* stored = nullptr);
   void CompleteAsync(uint64_t async_id, uint32_t status, std::string body);
+  // A change reported for the watch of open `volatile_id`.
+  void OnNotifyChange(uint64_t volatile_id, const NotifyChange& change);
+  // Answers the open's oldest waiting CHANGE_NOTIFY with its buffered
+  // changes, if both exist.
+  void FlushNotify(Open* o);
 
   SmbServerState* st_;
   Transport* transport_;

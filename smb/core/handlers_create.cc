@@ -138,6 +138,7 @@ uint32_t SmbConnection::CloseOpen(Open* o) {
     st_->shares->Close(o->ino, ShareOwner(o->session_id, o->fid.volatile_id));
     o->share_registered = false;
   }
+  if (o->notify_watch && st_->notify) st_->notify->Unwatch(o->notify_watch);
   for (uint64_t async_id : o->notify_async_ids) {
     CompleteAsync(async_id, kStatusNotifyCleanup, {});
   }

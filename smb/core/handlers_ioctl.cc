@@ -6,6 +6,7 @@
 #include "smb/core/connection.h"
 #include "smb/info/nt_status.h"
 #include "smb/wire/le.h"
+#include "smb/wire/unicode.h"
 
 namespace concordfs::smb {
 namespace {
@@ -217,7 +218,8 @@ void SmbConnection::ChangeNotify(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  r.Skip(2 + 4);
+  uint16_t flags = r.U16();
+  uint32_t out_len = r.U32();
   SmbFileId fid = ReadFileId(&r);
   if (!r.ok()) {
     c->status = kStatusInvalidParameter;
@@ -238,8 +240,25 @@ void SmbConnection::ChangeNotify(Call* c) {
     c->status = kStatusInternalError;
     return;
   }
-  // Change notification is delivered by a later release; until then a
-  // watch waits (asynchronously) until it is cancelled or its handle closed.
+  o->notify_out_len = out_len;
+  if (!o->notify_watch && st_->notify) {
+    auto post = transport_->Poster();
+    uint64_t vid = o->fid.volatile_id;
+    o->notify_watch =
+        st_->notify->Watch(o->ino, flags & 0x1 /* WATCH_TREE */,
+                           [this, post, vid](const NotifyChange& ch) {
+                             post([this, vid, ch] { OnNotifyChange(vid, ch); });
+                           });
+  }
+  if (!o->notify_buffer.empty()) {
+    // Changes since the last answer: reply at once.
+    std::vector<NotifyChange> changes;
+    changes.swap(o->notify_buffer);
+    c->status = EncodeNotify(changes, out_len, &c->body);
+    return;
+  }
+  // Until a change arrives the watch waits (asynchronously), or until it
+  // is cancelled or its handle closed.
   uint64_t async_id = next_async_id_++;
   c->req.async_id = async_id;
   c->go_async = true;
@@ -252,6 +271,67 @@ void SmbConnection::ChangeNotify(Call* c) {
   };
   pending_[async_id] = std::move(p);
   o->notify_async_ids.push_back(async_id);
+}
+
+uint32_t EncodeNotify(const std::vector<NotifyChange>& changes,
+                      uint32_t out_len, std::string* body) {
+  std::string list;
+  bool enum_dir = false;
+  LeWriter w(&list);
+  size_t last = std::string::npos;
+  for (const NotifyChange& ch : changes) {
+    if (ch.action == kFileActionEnumDir) {
+      enum_dir = true;
+      break;
+    }
+    w.Align(4);
+    if (last != std::string::npos)
+      w.PatchU32(last, static_cast<uint32_t>(list.size() - last));
+    last = list.size();
+    std::string name = Utf8ToUtf16(ch.name);
+    w.U32(0);
+    w.U32(ch.action);
+    w.U32(static_cast<uint32_t>(name.size()));
+    w.Bytes(name);
+  }
+  body->clear();
+  if (enum_dir || list.size() > out_len) {
+    // Too much (or too deep) to list: the client enumerates again.
+    return kStatusNotifyEnumDir;
+  }
+  LeWriter b(body);
+  b.U16(9);
+  b.U16(kSmb2HeaderSize + 8);
+  b.U32(static_cast<uint32_t>(list.size()));
+  b.Bytes(list);
+  if (list.empty()) b.U8(0);
+  return kStatusSuccess;
+}
+
+void SmbConnection::OnNotifyChange(uint64_t volatile_id,
+                                   const NotifyChange& change) {
+  auto it = opens_.find(volatile_id);
+  if (it == opens_.end()) return;
+  Open* o = it->second.get();
+  if (o->notify_buffer.size() < 256) {
+    o->notify_buffer.push_back(change);
+  } else if (o->notify_buffer.back().action != kFileActionEnumDir) {
+    o->notify_buffer.push_back(NotifyChange{kFileActionEnumDir, {}});
+  }
+  FlushNotify(o);
+}
+
+void SmbConnection::FlushNotify(Open* o) {
+  while (!o->notify_async_ids.empty() && !o->notify_buffer.empty()) {
+    uint64_t async_id = o->notify_async_ids.front();
+    o->notify_async_ids.erase(o->notify_async_ids.begin());
+    if (!pending_.count(async_id)) continue;  // cancelled meanwhile
+    std::vector<NotifyChange> changes;
+    changes.swap(o->notify_buffer);
+    std::string body;
+    uint32_t status = EncodeNotify(changes, o->notify_out_len, &body);
+    CompleteAsync(async_id, status, std::move(body));
+  }
 }
 
 void SmbConnection::OplockBreak(Call* c) {

@@ -297,6 +297,7 @@ SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs,
   impl_->state.opts = std::move(opts);
   impl_->state.vfs = vfs;
   impl_->state.names = std::make_unique<NameCache>(vfs);
+  impl_->state.notify = std::make_unique<NotifyHub>(vfs);
   RAND_bytes(reinterpret_cast<unsigned char*>(impl_->state.server_guid), 16);
   impl_->state.start_time = NowFiletime();
   RAND_bytes(reinterpret_cast<unsigned char*>(&impl_->state.volume_serial),

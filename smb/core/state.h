@@ -22,6 +22,7 @@
 #include "locking/share_modes.h"
 #include "smb/auth/authenticator.h"
 #include "smb/core/name_cache.h"
+#include "smb/core/notify_hub.h"
 #include "smb/core/options.h"
 #include "smb/crypto/smb_crypto.h"
 #include "smb/dcerpc/pipe.h"
@@ -54,7 +55,8 @@ struct SmbServerState {
   Vfs* vfs = nullptr;
   locking::ShareModeTable* shares = nullptr;  // borrowed; may be null in tests
   locking::LockManager* locks = nullptr;      // borrowed; null: no LOCK
-  std::unique_ptr<NameCache> names;  // case-insensitive lookups; may be null
+  std::unique_ptr<NameCache> names;   // case-insensitive lookups; may be null
+  std::unique_ptr<NotifyHub> notify;  // CHANGE_NOTIFY events; may be null
   char server_guid[16] = {};
   uint64_t start_time = 0;  // FILETIME
   uint64_t volume_serial = 0;
@@ -123,8 +125,11 @@ struct Open {
   bool dir_started = false;
   bool dir_done = false;
   std::unique_ptr<PipeEndpoint> pipe;
-  std::vector<uint64_t> notify_async_ids;  // pending CHANGE_NOTIFY watches
-  std::vector<uint64_t> lock_async_ids;    // blocked LOCK requests
+  std::vector<uint64_t> notify_async_ids;   // pending CHANGE_NOTIFY watches
+  uint64_t notify_watch = 0;                // NotifyHub watch (0: none)
+  uint32_t notify_out_len = 0;              // client's buffer for changes
+  std::vector<NotifyChange> notify_buffer;  // changes nobody waited for yet
+  std::vector<uint64_t> lock_async_ids;     // blocked LOCK requests
 };
 
 }  // namespace concordfs::smb

@@ -1,0 +1,64 @@
+// NotifyHub: feeds SMB CHANGE_NOTIFY watches from the vfs change events of
+// every front end (a file created through FUSE or NFS is reported to a
+// waiting SMB client like one created over SMB).
+//
+// A watch names a directory; names added to or removed from it are
+// delivered as FILE_ACTION_ADDED / FILE_ACTION_REMOVED with the name. A
+// WATCH_TREE watch also learns of changes deeper down, delivered as
+// "enumerate the directory again" (the names of intermediate directories
+// are not tracked), which is what Windows answers when it cannot list the
+// changes.
+//
+// Thread safety: thread-safe. Sinks run on the thread that made the change,
+// with no hub mutex held; they must not block (connections post).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "vfs/vfs.h"
+
+namespace concordfs::smb {
+
+inline constexpr uint32_t kFileActionAdded = 1;
+inline constexpr uint32_t kFileActionRemoved = 2;
+// Not an action on the wire: "too much changed, enumerate again".
+inline constexpr uint32_t kFileActionEnumDir = 0xFFFFFFFF;
+
+struct NotifyChange {
+  uint32_t action = 0;
+  std::string name;  // UTF-8, relative to the watched directory
+};
+
+class NotifyHub {
+ public:
+  using Sink = std::function<void(const NotifyChange&)>;
+  explicit NotifyHub(Vfs* vfs);
+  ~NotifyHub();
+  NotifyHub(const NotifyHub&) = delete;
+  NotifyHub& operator=(const NotifyHub&) = delete;
+
+  uint64_t Watch(InodeId dir, bool tree, Sink sink);
+  void Unwatch(uint64_t id);
+
+ private:
+  struct WatchEntry {
+    uint64_t id;
+    bool tree;
+    Sink sink;
+  };
+  void OnChange(const ChangeEvent& ev);
+
+  Vfs* vfs_;
+  uint64_t token_ = 0;
+  std::mutex mu_;
+  uint64_t next_id_ = 1;  // GUARDED_BY(mu_)
+  std::unordered_map<InodeId, std::vector<WatchEntry>> by_dir_;  // GUARDED_BY
+  size_t tree_watches_ = 0;  // GUARDED_BY(mu_)
+};
+
+}  // namespace concordfs::smb
