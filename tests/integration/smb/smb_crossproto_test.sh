@@ -175,6 +175,36 @@ rmdir "$m/x/dir-mnt"
 smbc_refused "ls x\\dir-mnt\\*" "NO_SUCH_FILE|OBJECT_NAME_NOT_FOUND|OBJECT_PATH_NOT_FOUND"
 ok "rm and rmdir through the mount: gone over SMB"
 
+# Change notification: names created and removed through the mount (and
+# over NFS) are reported to an SMB client watching the directory
+# (smbclient's `notify` prints "<action> <name>": 0001 added, 0002 removed).
+mkdir "$m/x/watched"
+timeout -s INT 6 stdbuf -oL smbclient //127.0.0.1/share -p "$smb_port" \
+  -U "$SMB_ALICE" -m SMB3_11 -c 'notify x\watched' > "$tmp/notify.out" 2>&1 &
+watcher=$!
+sleep 1.5
+touch "$m/x/watched/made-locally"
+sleep 0.3
+mkdir "$m/x/watched/dir-locally"
+sleep 0.3
+rm "$m/x/watched/made-locally"
+if [ -n "$nfs" ]; then
+  sleep 0.3
+  nfs-cp "$tmp/c" "$(url /x/watched/made-over-nfs)" > /dev/null ||
+    fail "nfs-cp into the watched directory"
+fi
+wait "$watcher" || true
+notified=$(cat "$tmp/notify.out")
+for want in "0001 made-locally" "0001 dir-locally" "0002 made-locally"; do
+  grep -q "^$want\$" <<< "$notified" ||
+    fail "SMB notify did not report '$want' made through the mount" "$notified"
+done
+if [ -n "$nfs" ]; then
+  grep -q '^0001 made-over-nfs$' <<< "$notified" ||
+    fail "SMB notify did not report a file created over NFS" "$notified"
+fi
+ok "changes through the mount${nfs:+ and over NFS} reported to a waiting SMB notify"
+
 smb_stop
 [ "$failures" -eq 0 ] || { echo "FAIL: $failures checks failed"; exit 1; }
 echo "smb cross-protocol: ok ($smb_server)"
