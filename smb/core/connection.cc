@@ -488,11 +488,7 @@ void SmbConnection::Dispatch(Call* c) {
 
 void SmbConnection::Echo(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 4) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 4)) return;
   LeWriter w(&c->body);
   w.U16(4);
   w.U16(0);

@@ -151,6 +151,11 @@ class SmbConnection {
 
   // Helpers shared by the handlers.
   Open* FindOpen(Call* c, SmbFileId fid);
+  // FindOpen, answering FILE_CLOSED when there is no such open.
+  Open* OpenOrClosed(Call* c, SmbFileId fid);
+  // Positions `r` after the body's StructureSize; false (and
+  // INVALID_PARAMETER) if it is not `size`.
+  bool StructureSizeIs(Call* c, LeReader* r, uint16_t size);
   SmbFileId ReadFileId(LeReader* r);
   uint32_t CloseOpen(Open* o);
   bool HasOpensBelow(const Open* dir) const;

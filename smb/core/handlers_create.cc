@@ -132,6 +132,19 @@ locking::Owner ShareOwner(uint64_t session_id, uint64_t open_id) {
   return w;
 }
 
+Open* SmbConnection::OpenOrClosed(Call* c, SmbFileId fid) {
+  Open* o = FindOpen(c, fid);
+  if (!o) c->status = kStatusFileClosed;
+  return o;
+}
+
+bool SmbConnection::StructureSizeIs(Call* c, LeReader* r, uint16_t size) {
+  r->Seek(kSmb2HeaderSize);
+  if (r->U16() == size) return true;
+  c->status = kStatusInvalidParameter;
+  return false;
+}
+
 uint32_t SmbConnection::CloseOpen(Open* o) {
   uint32_t status = kStatusSuccess;
   if (o->share_registered && st_->shares) {
@@ -185,11 +198,7 @@ uint32_t SmbConnection::CloseOpen(Open* o) {
 
 void SmbConnection::Create(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 57) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 57)) return;
   r.Skip(1);  // security flags
   uint8_t oplock = r.U8();
   uint32_t impersonation = r.U32();
@@ -684,11 +693,7 @@ resolved:
 
 void SmbConnection::Close(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 24) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 24)) return;
   uint16_t flags = r.U16();
   r.Skip(4);
   SmbFileId fid = ReadFileId(&r);
@@ -696,11 +701,8 @@ void SmbConnection::Close(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  Open* o = FindOpen(c, fid);
-  if (!o) {
-    c->status = kStatusFileClosed;
-    return;
-  }
+  Open* o = OpenOrClosed(c, fid);
+  if (!o) return;
   InodeId ino = o->ino;
   bool pipe = o->pipe != nullptr;
   CloseOpen(o);

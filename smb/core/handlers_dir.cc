@@ -19,11 +19,7 @@ constexpr uint8_t kReopen = 0x10;
 
 void SmbConnection::QueryDirectory(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 33) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 33)) return;
   uint8_t info_class = r.U8();
   uint8_t flags = r.U8();
   r.Skip(4);  // file index
@@ -37,11 +33,8 @@ void SmbConnection::QueryDirectory(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  Open* o = FindOpen(c, fid);
-  if (!o) {
-    c->status = kStatusFileClosed;
-    return;
-  }
+  Open* o = OpenOrClosed(c, fid);
+  if (!o) return;
   if (!o->is_dir || o->pipe) {
     c->status = kStatusInvalidParameter;
     return;

@@ -43,11 +43,7 @@ uint32_t QueryAccess(uint8_t cls) {
 
 void SmbConnection::QueryInfo(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 41) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 41)) return;
   uint8_t type = r.U8();
   uint8_t cls = r.U8();
   uint32_t out_len = r.U32();
@@ -62,11 +58,8 @@ void SmbConnection::QueryInfo(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  Open* o = FindOpen(c, fid);
-  if (!o) {
-    c->status = kStatusFileClosed;
-    return;
-  }
+  Open* o = OpenOrClosed(c, fid);
+  if (!o) return;
   std::string out;
   uint32_t status = kStatusSuccess;
   bool fitted = false;  // output already cut to the client's buffer
@@ -187,11 +180,7 @@ void SmbConnection::QueryInfo(Call* c) {
 
 void SmbConnection::SetInfo(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 33) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 33)) return;
   uint8_t type = r.U8();
   uint8_t cls = r.U8();
   uint32_t len = r.U32();
@@ -204,11 +193,8 @@ void SmbConnection::SetInfo(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  Open* o = FindOpen(c, fid);
-  if (!o) {
-    c->status = kStatusFileClosed;
-    return;
-  }
+  Open* o = OpenOrClosed(c, fid);
+  if (!o) return;
   if (o->pipe) {
     c->status = kStatusNotSupported;
     return;

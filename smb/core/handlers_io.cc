@@ -32,11 +32,7 @@ bool SmbConnection::IoLocked(const Open& o, uint64_t offset, uint64_t length,
 
 void SmbConnection::Read(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 49) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 49)) return;
   r.Skip(2);  // padding, flags
   uint32_t length = r.U32();
   uint64_t offset = r.U64();
@@ -46,11 +42,8 @@ void SmbConnection::Read(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  Open* o = FindOpen(c, fid);
-  if (!o) {
-    c->status = kStatusFileClosed;
-    return;
-  }
+  Open* o = OpenOrClosed(c, fid);
+  if (!o) return;
   if (length > st_->opts.max_io) {
     c->status = kStatusInvalidParameter;
     return;
@@ -126,11 +119,7 @@ void SmbConnection::Read(Call* c) {
 
 void SmbConnection::Write(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 49) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 49)) return;
   uint16_t data_off = r.U16();
   uint32_t length = r.U32();
   uint64_t offset = r.U64();
@@ -142,11 +131,8 @@ void SmbConnection::Write(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  Open* o = FindOpen(c, fid);
-  if (!o) {
-    c->status = kStatusFileClosed;
-    return;
-  }
+  Open* o = OpenOrClosed(c, fid);
+  if (!o) return;
   if (length > st_->opts.max_io) {
     c->status = kStatusInvalidParameter;
     return;
@@ -203,22 +189,15 @@ void SmbConnection::Write(Call* c) {
 
 void SmbConnection::Flush(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 24) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 24)) return;
   r.Skip(6);
   SmbFileId fid = ReadFileId(&r);
   if (!r.ok()) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  Open* o = FindOpen(c, fid);
-  if (!o) {
-    c->status = kStatusFileClosed;
-    return;
-  }
+  Open* o = OpenOrClosed(c, fid);
+  if (!o) return;
   if (!o->pipe) {
     if (!(o->access & (kWriteAccess))) {
       c->status = kStatusAccessDenied;

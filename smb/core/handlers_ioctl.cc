@@ -32,11 +32,7 @@ constexpr uint32_t kIoctlIsFsctl = 1;
 
 void SmbConnection::Ioctl(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 57) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 57)) return;
   r.Skip(2);
   uint32_t code = r.U32();
   SmbFileId fid = ReadFileId(&r);
@@ -89,11 +85,8 @@ void SmbConnection::Ioctl(Call* c) {
       break;
     }
     case kFsctlPipeTransceive: {
-      Open* o = FindOpen(c, fid);
-      if (!o) {
-        c->status = kStatusFileClosed;
-        return;
-      }
+      Open* o = OpenOrClosed(c, fid);
+      if (!o) return;
       if (!o->pipe) {
         c->status = kStatusInvalidDeviceRequest;
         return;
@@ -121,11 +114,8 @@ void SmbConnection::Ioctl(Call* c) {
       c->status = kStatusNotSupported;  // no multichannel
       return;
     case kFsctlEnumerateSnapshots: {
-      Open* o = FindOpen(c, fid);
-      if (!o) {
-        c->status = kStatusFileClosed;
-        return;
-      }
+      Open* o = OpenOrClosed(c, fid);
+      if (!o) return;
       if (max_out < 16) {
         c->status = kStatusInvalidParameter;
         return;
@@ -140,38 +130,26 @@ void SmbConnection::Ioctl(Call* c) {
     }
     case kFsctlSetSparse:
     case kFsctlSetCompression: {
-      Open* o = FindOpen(c, fid);
-      if (!o) {
-        c->status = kStatusFileClosed;
-        return;
-      }
+      Open* o = OpenOrClosed(c, fid);
+      if (!o) return;
       break;  // files are sparse already; compression is not offered
     }
     case kFsctlGetCompression: {
-      Open* o = FindOpen(c, fid);
-      if (!o) {
-        c->status = kStatusFileClosed;
-        return;
-      }
+      Open* o = OpenOrClosed(c, fid);
+      if (!o) return;
       LeWriter w(&out);
       w.U16(0);  // COMPRESSION_FORMAT_NONE
       break;
     }
     case kFsctlGetReparsePoint: {
-      Open* o = FindOpen(c, fid);
-      if (!o) {
-        c->status = kStatusFileClosed;
-        return;
-      }
+      Open* o = OpenOrClosed(c, fid);
+      if (!o) return;
       c->status = kStatusNotAReparsePoint;
       return;
     }
     case kFsctlCreateOrGetObjectId: {
-      Open* o = FindOpen(c, fid);
-      if (!o) {
-        c->status = kStatusFileClosed;
-        return;
-      }
+      Open* o = OpenOrClosed(c, fid);
+      if (!o) return;
       // FILE_OBJECTID_BUFFER: the object id is the file id (unique and
       // stable); birth volume is this volume, no domain.
       LeWriter w(&out);
@@ -213,11 +191,7 @@ void SmbConnection::Ioctl(Call* c) {
 
 void SmbConnection::ChangeNotify(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 32) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 32)) return;
   uint16_t flags = r.U16();
   uint32_t out_len = r.U32();
   SmbFileId fid = ReadFileId(&r);
@@ -225,11 +199,8 @@ void SmbConnection::ChangeNotify(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  Open* o = FindOpen(c, fid);
-  if (!o) {
-    c->status = kStatusFileClosed;
-    return;
-  }
+  Open* o = OpenOrClosed(c, fid);
+  if (!o) return;
   if (!o->is_dir) {
     c->status = kStatusInvalidParameter;
     return;

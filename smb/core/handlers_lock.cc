@@ -62,11 +62,7 @@ locking::LockRequest SmbLockRequest(const Open& o, const locking::Range& range,
 
 void SmbConnection::Lock(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 48) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 48)) return;
   uint16_t count = r.U16();
   r.Skip(4);  // lock sequence (resilient/durable handles are not granted)
   SmbFileId fid = ReadFileId(&r);
@@ -83,11 +79,8 @@ void SmbConnection::Lock(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  Open* o = FindOpen(c, fid);
-  if (!o) {
-    c->status = kStatusFileClosed;
-    return;
-  }
+  Open* o = OpenOrClosed(c, fid);
+  if (!o) return;
   if (!st_->locks) {
     c->status = kStatusNotSupported;
     return;

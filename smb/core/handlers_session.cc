@@ -121,11 +121,7 @@ void SmbConnection::Negotiate(Call* c) {
     return;
   }
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 36) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 36)) return;
   uint16_t count = r.U16();
   client_security_mode_ = r.U16();
   r.Skip(2);
@@ -304,11 +300,7 @@ void SmbConnection::Negotiate(Call* c) {
 
 void SmbConnection::SessionSetup(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 25) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 25)) return;
   uint8_t flags = r.U8();
   uint8_t security_mode = r.U8();
   r.Skip(4 + 4);  // capabilities, channel
@@ -428,11 +420,7 @@ void SmbConnection::SessionSetup(Call* c) {
 
 void SmbConnection::Logoff(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 4) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 4)) return;
   uint64_t id = c->session->id;
   for (auto it = opens_.begin(); it != opens_.end();) {
     Open* o = it->second.get();
@@ -452,11 +440,7 @@ void SmbConnection::Logoff(Call* c) {
 
 void SmbConnection::TreeConnect(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 9) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 9)) return;
   r.Skip(2);
   uint16_t off = r.U16();
   uint16_t len = r.U16();
@@ -548,11 +532,7 @@ void SmbConnection::TreeConnect(Call* c) {
 
 void SmbConnection::TreeDisconnect(Call* c) {
   LeReader r(c->msg);
-  r.Seek(kSmb2HeaderSize);
-  if (r.U16() != 4) {
-    c->status = kStatusInvalidParameter;
-    return;
-  }
+  if (!StructureSizeIs(c, &r, 4)) return;
   uint32_t tid = c->tree->id;
   CloseAllOpens(c->session->id, tid);
   c->session->trees.erase(tid);
