@@ -45,8 +45,8 @@ options:
 
 Serves the backend (LevelDB metadata + content store) through a local FUSE
 mount, over NFSv3 (with MOUNT, NLM, NSM and a portmapper) on nfs.address
-and over SMB2/3 on smb.address; every fcntl/flock lock and every NLM lock is
-in one lock manager (SMB byte-range locks are not served yet).
+and over SMB2/3 on smb.address; every fcntl/flock, NLM and SMB byte-range
+lock is in one lock manager.
 exit status: 0 ok, 1 inconsistent store (fsck), 2 usage/config error,
 3 runtime error.
 )";
