@@ -752,7 +752,7 @@ def print_matrix(results):
     width = 20
     for op in OPS:
         print("")
-        print("  %-9s|" % op + "".join(" %-*s" % (width - 1, c) for c in KINDS))
+        print(("  %-9s|" % op + "".join(" %-*s" % (width - 1, c) for c in KINDS)).rstrip())
         print("  " + "-" * 9 + "+" + "-" * (width * len(KINDS)))
         for h in KINDS:
             row = "  %-9s|" % h
@@ -761,7 +761,7 @@ def print_matrix(results):
                 cell = "n/a" if exp == "n/a" else "%s/%s%s" % (
                     exp, obs, "" if exp == obs else " !")
                 row += " %-*s" % (width - 1, cell)
-            print(row)
+            print(row.rstrip())
     print("")
     sys.stdout.flush()
 
