@@ -6,7 +6,8 @@
 # native filesystem (same disk), the lock manager on its own (no peer runs
 # a comparable in-process lock table), and the FUSE mount vs a native
 # directory (scripts/bench_fuse.sh), NFS vs NFS-Ganesha
-# (scripts/bench_nfs.sh) and SMB vs Samba (scripts/bench_smb.sh).
+# (scripts/bench_nfs.sh), SMB vs Samba (scripts/bench_smb.sh) and SMB
+# byte-range locks vs Samba (scripts/bench_smb_lock.sh).
 #
 #   scripts/bench.sh [REPETITIONS]     (default 5; medians are reported)
 set -euo pipefail
@@ -33,3 +34,4 @@ ninja -C build/release concordfs fs_meta_bench > /dev/null
 scripts/bench_fuse.sh build/release "$reps"
 ninja -C build/release nfs_bench nlm_bench > /dev/null && scripts/bench_nfs.sh build/release "$reps"
 scripts/bench_smb.sh build/release "$reps"
+scripts/bench_smb_lock.sh build/release "$reps"
