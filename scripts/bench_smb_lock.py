@@ -393,6 +393,9 @@ def run_wakeup(a):
         h.close()
         c.close()
     v = sorted(samples)
+    if a.samples_out:
+        with open(a.samples_out, "w") as f:
+            f.write("".join("%.6f\n" % (x * 1e3) for x in samples))
     print("wakeup %.3f %.3f %d %d" % (statistics.median(v) * 1e3,
                                       percentile(v, 99) * 1e3, len(v), capped),
           flush=True)
@@ -419,6 +422,8 @@ def main():
                    help="wakeup: s one wait may take before it is cancelled")
     p.add_argument("--budget", type=float, default=60.0,
                    help="wakeup: s of waiting, then stop (at least 10 samples)")
+    p.add_argument("--samples-out",
+                   help="wakeup: write each wait (ms, in order) to this file")
     a = p.parse_args()
     try:
         if a.mode == "pairs":
