@@ -67,6 +67,7 @@ Status Backend::Start() {
   locks_ = std::make_unique<locking::LockManager>(lo);
   CFS_RETURN_IF_ERROR(locks_->Start());
   share_modes_ = std::make_unique<locking::ShareModeTable>();
+  cache_breaks_ = std::make_unique<locking::CacheBreaks>();
   if (locks_->InGrace()) {
     // Grace ends at a time, not only at the next lock call: wake whoever
     // waits behind unreclaimed locks when it does.

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "daemon/config.h"
+#include "locking/cache_breaks.h"
 #include "locking/lock_manager.h"
 #include "locking/share_modes.h"
 #include "metadata/content_store.h"
@@ -39,6 +40,8 @@ class Backend {
   Vfs* vfs() { return vfs_.get(); }
   locking::LockManager* locks() { return locks_.get(); }
   locking::ShareModeTable* share_modes() { return share_modes_.get(); }
+  // Where front ends ask for SMB oplocks/leases to be broken.
+  locking::CacheBreaks* cache_breaks() { return cache_breaks_.get(); }
   const Config& config() const { return config_; }
 
  private:
@@ -50,6 +53,7 @@ class Backend {
   std::unique_ptr<locking::LockStore> lock_store_;
   std::unique_ptr<locking::LockManager> locks_;
   std::unique_ptr<locking::ShareModeTable> share_modes_;
+  std::unique_ptr<locking::CacheBreaks> cache_breaks_;
   // Ends the grace period on time (see Start).
   std::mutex grace_mu_;
   std::condition_variable grace_cv_;

@@ -1004,6 +1004,11 @@ constexpr KeySpec kSmbKeys[] = {
     {"max_io", SetSmbUnsigned<&smb::SmbOptions::max_io, 64 << 10, 8 << 20>,
      EmitSmbPlain<&smb::SmbOptions::max_io>},
     {"umask", SetSmbUmask, EmitSmbUmask},
+    {"oplocks", SetSmbBool<&smb::SmbOptions::oplocks>,
+     EmitSmbBool<&smb::SmbOptions::oplocks>},
+    {"oplock_break_timeout_ms",
+     SetSmbUnsigned<&smb::SmbOptions::oplock_break_timeout_ms, 100, 600000>,
+     EmitSmbPlain<&smb::SmbOptions::oplock_break_timeout_ms>},
     {"users", SetSmbUsers, EmitSmbUsers},
     {"shares", SetSmbShares, EmitSmbShares},
 };

@@ -212,6 +212,7 @@ int RunDaemon(const Config& config) {
     fo.enforce_share_modes = config.mount_enforce_share_modes;
     fuse = std::make_unique<FuseFrontend>(backend.vfs(), backend.locks(),
                                           backend.share_modes(), fo);
+    fuse->set_cache_breaks(backend.cache_breaks());
     st = fuse->Mount();
     if (!st.ok()) {
       CFS_LOG_ERROR("cannot mount: {}", st.ToString());

@@ -28,6 +28,7 @@ Status NfsService::Start() {
   no.max_io = static_cast<uint32_t>(c.nfs_max_io);
   nfs_ = std::make_unique<rpc::Nfs3Program>(backend_->vfs(), exports_.get(),
                                             codec_.get(), no);
+  nfs_->set_cache_breaks(backend_->cache_breaks());
   mount_ = std::make_unique<rpc::MountProgram>(backend_->vfs(), exports_.get(),
                                                codec_.get());
   CFS_ASSIGN_OR_RETURN(nsm_state_, rpc::NsmState::Open(c.data_dir));
@@ -43,6 +44,7 @@ Status NfsService::Start() {
   nlm_ = std::make_unique<rpc::NlmProgram>(
       backend_->vfs(), backend_->locks(), backend_->share_modes(),
       exports_.get(), codec_.get(), nsm_state_.get(), lo);
+  nlm_->set_cache_breaks(backend_->cache_breaks());
   nsm_ = std::make_unique<rpc::NsmProgram>(nsm_state_.get(), nlm_.get());
   dispatcher_ = std::make_unique<rpc::Dispatcher>();
   dispatcher_->Register(nfs_.get());

@@ -7,9 +7,9 @@ SmbService::~SmbService() { Stop(); }
 Status SmbService::Start() {
   pool_ = std::make_unique<net::IoPool>(2, 8);
   pool_->Start();
-  server_ = std::make_unique<smb::SmbServer>(pool_.get(), backend_->vfs(),
-                                             backend_->share_modes(), opts_,
-                                             backend_->locks());
+  server_ = std::make_unique<smb::SmbServer>(
+      pool_.get(), backend_->vfs(), backend_->share_modes(), opts_,
+      backend_->locks(), backend_->cache_breaks());
   Status st = server_->Listen();
   if (!st.ok()) {
     server_.reset();

@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "locking/cache_breaks.h"
 #include "locking/lock_manager.h"
 #include "locking/share_modes.h"
 #include "util/status.h"
@@ -64,6 +65,10 @@ class FuseFrontend {
   Vfs* vfs() { return vfs_; }
   locking::LockManager* locks() { return locks_; }
   locking::ShareModeTable* shares() { return shares_; }
+  // SMB oplocks/leases that conflict with a local access are broken (and
+  // acknowledged or timed out) before the access is served.
+  void set_cache_breaks(locking::CacheBreaks* b) { breaks_ = b; }
+  locking::CacheBreaks* cache_breaks() { return breaks_; }
   // Runs `task` on the worker thread (never inside a request handler).
   void Post(std::function<void()> task);
 
@@ -74,6 +79,7 @@ class FuseFrontend {
   Vfs* vfs_;
   locking::LockManager* locks_;
   locking::ShareModeTable* shares_;
+  locking::CacheBreaks* breaks_ = nullptr;
   FuseOptions opts_;
   fuse_session* session_ = nullptr;
   std::thread loop_;

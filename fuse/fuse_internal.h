@@ -22,6 +22,9 @@ void OpFlock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, int op);
 // open file's flock (release).
 void DropPosixLocks(FuseFrontend* fe, fuse_ino_t ino, uint64_t lock_owner);
 void DropFlock(FuseFrontend* fe, fuse_ino_t ino, uint64_t lock_owner);
+// Breaks SMB caching that conflicts with a local access to `ino` and waits
+// for it (this worker thread only; rare: only when a grant exists).
+void BreakCaching(FuseFrontend* fe, fuse_ino_t ino, locking::CacheAccess a);
 
 inline FuseFrontend* Frontend(fuse_req_t req) {
   return static_cast<FuseFrontend*>(fuse_req_userdata(req));

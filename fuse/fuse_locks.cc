@@ -165,6 +165,7 @@ void OpSetLk(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi,
   }
   r.mode = lock->l_type == F_RDLCK ? locking::LockMode::kShared
                                    : locking::LockMode::kExclusive;
+  BreakCaching(Frontend(req), ino, locking::CacheAccess::kLock);
   LockAndReply(req, r, sleep != 0, false);
 }
 
@@ -177,6 +178,7 @@ void OpFlock(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi, int op) {
   }
   r.mode = kind == LOCK_SH ? locking::LockMode::kShared
                            : locking::LockMode::kExclusive;
+  BreakCaching(Frontend(req), ino, locking::CacheAccess::kLock);
   LockAndReply(req, r, (op & LOCK_NB) == 0, true);
 }
 

@@ -75,6 +75,23 @@ Status RegisterOpen(FuseFrontend* fe, InodeId ino, uint64_t handle, int flags) {
   return Status::Ok();
 }
 
+void BreakNamed(FuseFrontend* fe, fuse_req_t req, fuse_ino_t parent,
+                const char* name) {
+  locking::CacheBreaks* b = fe->cache_breaks();
+  if (!b || !b->Active()) return;
+  Result<Attr> a = fe->vfs()->Lookup(ContextOf(req), parent, name);
+  if (a.ok()) b->BreakAndWait(a->inode.id, locking::CacheAccess::kRemove);
+}
+
+}  // namespace
+
+void BreakCaching(FuseFrontend* fe, fuse_ino_t ino, locking::CacheAccess a) {
+  locking::CacheBreaks* b = fe->cache_breaks();
+  if (b && b->Active()) b->BreakAndWait(ino, a);
+}
+
+namespace {
+
 void UnregisterOpen(FuseFrontend* fe, InodeId ino, uint64_t handle) {
   locking::Owner o;
   o.protocol = locking::Protocol::kLocal;
@@ -124,6 +141,7 @@ void OpSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
     r.mtime = FromTimespec(attr->st_mtim);
   }
   if (fi) r.handle = fi->fh;
+  if (r.size) BreakCaching(Frontend(req), ino, locking::CacheAccess::kWrite);
   Result<Attr> a = Frontend(req)->vfs()->SetAttr(ContextOf(req), ino, r);
   if (!a.ok()) return ReplyError(req, a.status());
   ReplyAttr(req, *a);
@@ -174,6 +192,7 @@ void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 }
 
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  BreakNamed(Frontend(req), req, parent, name);
   Status st = Frontend(req)->vfs()->Unlink(ContextOf(req), parent, name);
   fuse_reply_err(req, st.ok() ? 0 : st.code());
 }
@@ -185,6 +204,8 @@ void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name,
               fuse_ino_t newparent, const char* newname, unsigned int flags) {
+  BreakNamed(Frontend(req), req, parent, name);
+  BreakNamed(Frontend(req), req, newparent, newname);
   Status st = Frontend(req)->vfs()->Rename(ContextOf(req), parent, name,
                                            newparent, newname, flags);
   fuse_reply_err(req, st.ok() ? 0 : st.code());
@@ -198,6 +219,11 @@ void SetOpenFlags(FuseFrontend* fe, fuse_file_info* fi) {
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseFrontend* fe = Frontend(req);
+  BreakCaching(fe, ino,
+               (fi->flags & O_TRUNC) ? locking::CacheAccess::kWrite
+               : (fi->flags & O_ACCMODE) != O_RDONLY
+                   ? locking::CacheAccess::kOpenWrite
+                   : locking::CacheAccess::kOpenRead);
   Result<OpenResult> r = fe->vfs()->Open(ContextOf(req), ino, fi->flags);
   if (!r.ok()) return ReplyError(req, r.status());
   Status st = RegisterOpen(fe, ino, r->handle, fi->flags);
@@ -249,6 +275,7 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
              off_t off, fuse_file_info* fi) {
+  BreakCaching(Frontend(req), ino, locking::CacheAccess::kWrite);
   Result<Attr> a = Frontend(req)->vfs()->Write(ContextOf(req), ino, fi->fh, off,
                                                std::string_view(buf, size));
   if (!a.ok()) return ReplyError(req, a.status());
@@ -276,6 +303,7 @@ void OpFsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info*) {
 
 void OpFallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
                  fuse_file_info* fi) {
+  BreakCaching(Frontend(req), ino, locking::CacheAccess::kWrite);
   Result<Attr> a = Frontend(req)->vfs()->Fallocate(ContextOf(req), ino, fi->fh,
                                                    mode, off, len);
   fuse_reply_err(req, a.ok() ? 0 : a.code());
@@ -291,6 +319,8 @@ void OpLseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 void OpCopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
                      fuse_file_info* fi_in, fuse_ino_t ino_out, off_t off_out,
                      fuse_file_info* fi_out, size_t len, int) {
+  BreakCaching(Frontend(req), ino_in, locking::CacheAccess::kRead);
+  BreakCaching(Frontend(req), ino_out, locking::CacheAccess::kWrite);
   Result<uint64_t> n = Frontend(req)->vfs()->CopyFileRange(
       ContextOf(req), ino_in, fi_in->fh, off_in, ino_out, fi_out->fh, off_out,
       len);

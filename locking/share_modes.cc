@@ -63,6 +63,14 @@ std::optional<ShareOpen> ShareModeTable::Check(FileId file,
   return FirstConflict(it->second, open);
 }
 
+std::vector<ShareOpen> ShareModeTable::OpensOf(FileId file) const {
+  Shard& s = ShardOf(file);
+  std::lock_guard<std::mutex> l(s.mu);
+  auto it = s.files.find(file);
+  if (it == s.files.end()) return {};
+  return std::vector<ShareOpen>(it->second.begin(), it->second.end());
+}
+
 bool ShareModeTable::Close(FileId file, const Owner& owner) {
   Shard& s = ShardOf(file);
   std::lock_guard<std::mutex> l(s.mu);

@@ -48,6 +48,8 @@ class ShareModeTable {
   std::optional<ShareOpen> Open(FileId file, const ShareOpen& open);
   // Would `open` conflict? Same answer as Open, registers nothing.
   std::optional<ShareOpen> Check(FileId file, const ShareOpen& open) const;
+  // The opens registered on `file`.
+  std::vector<ShareOpen> OpensOf(FileId file) const;
   // Removes the open of `owner` on `file`; false if none.
   bool Close(FileId file, const Owner& owner);
   // Removes every open of a client (NLM FREE_ALL, SMB logoff); returns count.

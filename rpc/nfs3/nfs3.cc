@@ -153,6 +153,18 @@ std::string Nfs3Program::HandleOf(const Export* exp, const Attr& a) const {
   return codec_->Encode({exp->id, a.inode.id, a.inode.generation});
 }
 
+bool Nfs3Program::CachesBroken(InodeId ino, locking::CacheAccess a) const {
+  if (!breaks_ || !breaks_->Active()) return true;
+  return breaks_->BreakAndWait(ino, a, std::chrono::milliseconds(100));
+}
+
+bool Nfs3Program::NameCachesBroken(const Target& dir,
+                                   std::string_view name) const {
+  if (!breaks_ || !breaks_->Active()) return true;
+  Result<Attr> a = vfs_->Lookup(dir.op, dir.ino, name);
+  return !a.ok() || CachesBroken(a->inode.id, locking::CacheAccess::kRemove);
+}
+
 std::optional<Attr> Nfs3Program::AttrOf(InodeId ino) const {
   Result<Attr> a = vfs_->GetAttr(ino);
   if (!a.ok()) return std::nullopt;
@@ -201,6 +213,11 @@ HandlerResult Nfs3Program::Setattr(const CallContext& ctx, XdrDecoder& a,
   }
   if (sa.req.size && t.attr.inode.is_dir()) {
     e.U32(kErrInval);
+    PutWcc(&e, t.attr, t.attr, opts_.fsid);
+    return {};
+  }
+  if (sa.req.size && !CachesBroken(t.ino, locking::CacheAccess::kWrite)) {
+    e.U32(kErrJukebox);
     PutWcc(&e, t.attr, t.attr, opts_.fsid);
     return {};
   }
@@ -325,6 +342,11 @@ HandlerResult Nfs3Program::Read(const CallContext& ctx, XdrDecoder& a,
     PutPostOpAttr(&e, t.attr, opts_.fsid);
     return {};
   }
+  if (!CachesBroken(t.ino, locking::CacheAccess::kRead)) {
+    e.U32(kErrJukebox);
+    PutPostOpAttr(&e, t.attr, opts_.fsid);
+    return {};
+  }
   std::string* out = e.out();
   const size_t start = out->size();
   uint64_t size = t.attr.inode.size;
@@ -393,6 +415,11 @@ HandlerResult Nfs3Program::Write(const CallContext& ctx, XdrDecoder& a,
   data = data.substr(0, count);
   if (t.attr.inode.is_dir()) {
     e.U32(kErrIsdir);
+    PutWcc(&e, t.attr, t.attr, opts_.fsid);
+    return {};
+  }
+  if (!CachesBroken(t.ino, locking::CacheAccess::kWrite)) {
+    e.U32(kErrJukebox);
     PutWcc(&e, t.attr, t.attr, opts_.fsid);
     return {};
   }
@@ -621,6 +648,7 @@ HandlerResult Nfs3Program::Remove(const CallContext& ctx, XdrDecoder& a,
   if (!a.ok()) return {AcceptStat::kGarbageArgs};
   Target dir;
   Stat s = Resolve(ctx, fh, &dir);
+  if (s == kOk && !NameCachesBroken(dir, name)) s = kErrJukebox;
   Status st = s == kOk ? vfs_->Unlink(dir.op, dir.ino, name) : Status::Ok();
   e.U32(s != kOk ? s : StatOf(st));
   PutWcc(&e, dir.Pre(), PostOf(dir), opts_.fsid);
@@ -651,6 +679,10 @@ HandlerResult Nfs3Program::Rename(const CallContext& ctx, XdrDecoder& a,
   Stat s = Resolve(ctx, from_fh, &from);
   if (s == kOk) s = Resolve(ctx, to_fh, &to);
   if (s == kOk && from.exp != to.exp) s = kErrXdev;
+  if (s == kOk &&
+      (!NameCachesBroken(from, from_name) || !NameCachesBroken(to, to_name))) {
+    s = kErrJukebox;
+  }
   Status st;
   if (s == kOk) {
     st = vfs_->Rename(from.op, from.ino, from_name, to.ino, to_name);

@@ -22,6 +22,7 @@
 
 #include <string>
 
+#include "locking/cache_breaks.h"
 #include "rpc/exports.h"
 #include "rpc/file_handle.h"
 #include "rpc/nfs3/nfs3_xdr.h"
@@ -49,6 +50,11 @@ class Nfs3Program : public RpcProgram {
                      std::string* out) override;
   bool NonIdempotent(uint32_t vers, uint32_t proc) const override;
   bool Quick(uint32_t vers, uint32_t proc) const override;
+
+  // SMB oplocks/leases that conflict with an NFS access are broken first;
+  // when the client does not acknowledge within a moment the call answers
+  // NFS3ERR_JUKEBOX (the client retries), as a server with delegations does.
+  void set_cache_breaks(locking::CacheBreaks* b) { breaks_ = b; }
 
   // The 8-byte WRITE/COMMIT verifier of this process.
   const std::string& write_verifier() const { return verifier_; }
@@ -112,6 +118,10 @@ class Nfs3Program : public RpcProgram {
   const HandleCodec* codec_;
   Nfs3Options opts_;
   std::string verifier_;
+  locking::CacheBreaks* breaks_ = nullptr;
+  // False (answer JUKEBOX) if SMB caching of `ino` is still being broken.
+  bool CachesBroken(InodeId ino, locking::CacheAccess a) const;
+  bool NameCachesBroken(const Target& dir, std::string_view name) const;
 };
 
 }  // namespace concordfs::rpc

@@ -529,6 +529,7 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
       }
       req->reclaim = reclaim;
       if (proc == kLock && nsm_ != nullptr) nsm_->Monitor(a.caller, ctx.peer);
+      if (breaks_) breaks_->BreakNoWait(req->file, locking::CacheAccess::kLock);
       if (!block) {
         LockStatus ls = locks_->Lock(*req).status;
         CFS_LOG_DEBUG("nlm: LOCK {} {}..{} by {} svid {} reclaim {}: {}",

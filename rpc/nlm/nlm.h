@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "locking/cache_breaks.h"
 #include "locking/lock_manager.h"
 #include "locking/share_modes.h"
 #include "rpc/exports.h"
@@ -110,6 +111,10 @@ class NlmProgram : public RpcProgram {
              locking::ShareModeTable* shares, const ExportTable* exports,
              const HandleCodec* codec, NsmState* nsm, NlmOptions opts = {});
   ~NlmProgram() override;
+  // An NLM lock breaks SMB write caching of the file first (not waited
+  // for: NLM has no way to ask the client to retry), so SMB clients send
+  // their cached byte-range locks to the server.
+  void set_cache_breaks(locking::CacheBreaks* b) { breaks_ = b; }
   uint32_t program() const override { return kNlmProgram; }
   uint32_t min_version() const override { return 1; }
   uint32_t max_version() const override { return 4; }
@@ -151,6 +156,7 @@ class NlmProgram : public RpcProgram {
   Vfs* vfs_;
   locking::LockManager* locks_;
   locking::ShareModeTable* shares_;
+  locking::CacheBreaks* breaks_ = nullptr;
   const ExportTable* exports_;
   const HandleCodec* codec_;
   NsmState* nsm_;

@@ -79,6 +79,10 @@ struct Call {
   // be sent without a copy.
   std::shared_ptr<char[]> bulk;
   size_t bulk_len = 0;
+  // CREATE run again after waiting for oplock/lease breaks: the async id
+  // its client already has, and which waits are behind it.
+  uint64_t retry_async_id = 0;
+  uint32_t create_stage = 0;
 
   // Body reader helpers: offsets in SMB2 are from the header start.
   std::string_view body_in() const { return msg.substr(kSmb2HeaderSize); }
@@ -180,6 +184,20 @@ class SmbConnection {
   Result<Attr> LookupName(const OpContext& ctx, InodeId dir,
                           std::string_view name, std::string* stored = nullptr);
   void CompleteAsync(uint64_t async_id, uint32_t status, std::string body);
+  // CREATE waiting for oplock/lease breaks: the callback that runs it
+  // again at `next_stage` (under the async id it gets), and going (or
+  // staying) asynchronous once a wait is needed.
+  std::function<void()> RetryAfterBreaks(Call* c, uint32_t next_stage,
+                                         uint64_t* async_id);
+  void WaitForBreaks(Call* c, uint64_t async_id);
+  void RetryCreate(uint64_t async_id, std::shared_ptr<std::string> msg,
+                   uint64_t session_id, uint32_t tree_id, uint32_t stage);
+  // Sends an oplock or lease break notification.
+  void SendBreak(const BreakNotice& n);
+  BreakSender MakeBreakSender();
+  // An SMB write, size change or lock through `o`: other opens' read
+  // caching goes.
+  void BreakReaders(const Open& o);
   // A change reported for the watch of open `volatile_id`.
   void OnNotifyChange(uint64_t volatile_id, const NotifyChange& change);
   // Answers the open's oldest waiting CHANGE_NOTIFY with its buffered

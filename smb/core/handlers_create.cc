@@ -19,6 +19,17 @@
 namespace concordfs::smb {
 namespace {
 
+// CREATE stages after waiting for breaks (Call::create_stage bits).
+constexpr uint32_t kStageOpenBreaks = 1;
+constexpr uint32_t kStageHandleBreaks = 2;
+
+// An open that touches no data breaks no oplock or lease and counts for
+// none (it only reads or sets attributes).
+bool IsStatOpen(uint32_t access) {
+  return (access &
+          ~(kSynchronize | kFileReadAttributes | kFileWriteAttributes)) == 0;
+}
+
 // Dispositions (FILE_OPEN_IF = 3 is the remaining one).
 constexpr uint32_t kSupersede = 0, kOpen = 1, kCreateNew = 2, kOverwrite = 4,
                    kOverwriteIf = 5;
@@ -151,6 +162,10 @@ uint32_t SmbConnection::CloseOpen(Open* o) {
     st_->shares->Close(o->ino, ShareOwner(o->session_id, o->fid.volatile_id));
     o->share_registered = false;
   }
+  if (o->oplock_registered) {
+    st_->oplocks->Close(o->ino, o->fid.volatile_id);
+    o->oplock_registered = false;
+  }
   if (o->notify_watch && st_->notify) st_->notify->Unwatch(o->notify_watch);
   for (uint64_t async_id : o->notify_async_ids) {
     CompleteAsync(async_id, kStatusNotifyCleanup, {});
@@ -196,6 +211,63 @@ uint32_t SmbConnection::CloseOpen(Open* o) {
   return status;
 }
 
+std::function<void()> SmbConnection::RetryAfterBreaks(Call* c,
+                                                      uint32_t next_stage,
+                                                      uint64_t* async_id) {
+  *async_id = c->retry_async_id ? c->retry_async_id : next_async_id_++;
+  auto msg = std::make_shared<std::string>(c->msg);
+  uint64_t sid = c->session->id;
+  uint32_t tid = c->tree->id;
+  auto post = transport_->Poster();
+  uint64_t id = *async_id;
+  return [this, post, id, msg, sid, tid, next_stage] {
+    post([this, id, msg, sid, tid, next_stage] {
+      RetryCreate(id, msg, sid, tid, next_stage);
+    });
+  };
+}
+
+void SmbConnection::WaitForBreaks(Call* c, uint64_t async_id) {
+  c->go_async = true;
+  if (c->retry_async_id) return;  // the client has the interim response
+  Pending p;
+  p.message_id = c->req.message_id;
+  p.session_id = c->session->id;
+  p.command = kCreate;
+  p.cancel = [this, async_id] {
+    CompleteAsync(async_id, kStatusCancelled, {});
+  };
+  pending_[async_id] = std::move(p);
+  c->req.async_id = async_id;
+}
+
+void SmbConnection::RetryCreate(uint64_t async_id,
+                                std::shared_ptr<std::string> msg,
+                                uint64_t session_id, uint32_t tree_id,
+                                uint32_t stage) {
+  if (closing_ || !pending_.count(async_id)) return;  // cancelled
+  Call c;
+  if (!ParseHeader(*msg, &c.req)) return;
+  c.msg = *msg;
+  c.session = FindSession(session_id);
+  if (!c.session || c.session->state != Session::State::kValid) {
+    CompleteAsync(async_id, kStatusUserSessionDeleted, {});
+    return;
+  }
+  auto t = c.session->trees.find(tree_id);
+  if (t == c.session->trees.end()) {
+    CompleteAsync(async_id, kStatusNetworkNameDeleted, {});
+    return;
+  }
+  c.tree = t->second.get();
+  c.retry_async_id = async_id;
+  c.create_stage = stage;
+  Create(&c);
+  if (c.go_async) return;  // waits again
+  CompleteAsync(async_id, c.status,
+                c.status == kStatusSuccess ? std::move(c.body) : std::string());
+}
+
 void SmbConnection::Create(Call* c) {
   LeReader r(c->msg);
   if (!StructureSizeIs(c, &r, 57)) return;
@@ -214,7 +286,6 @@ void SmbConnection::Create(Call* c) {
   uint32_t ctx_len = r.U32();
   std::string_view raw_name =
       name_len ? r.At(name_off, name_len) : std::string_view();
-  (void)oplock;
   if (!r.ok()) {
     c->status = kStatusInvalidParameter;
     return;
@@ -266,6 +337,33 @@ void SmbConnection::Create(Call* c) {
       return;
     }
   }
+  // A lease request counts with oplock level LEASE on 2.1 and later.
+  std::optional<LeaseRequest> lease;
+  for (const CreateContext& cc : contexts) {
+    if (cc.name != "RqLs" || !st_->oplocks || dialect_ < kDialect210 ||
+        oplock != kOplockLease || c->tree->ipc) {
+      continue;
+    }
+    if (cc.data.size() < 32) {
+      c->status = kStatusInvalidParameter;
+      return;
+    }
+    LeaseRequest lr;
+    LeReader lrr(cc.data);
+    lr.key = std::string(lrr.Bytes(16));
+    lr.state = lrr.U32();
+    uint32_t lease_flags = lrr.U32();
+    lrr.Skip(8);  // duration
+    if (cc.data.size() >= 52 && dialect_ >= kDialect300) {
+      lr.version = 2;
+      std::string parent(lrr.Bytes(16));
+      if (lease_flags & kLeaseFlagParentKeySet) lr.parent_key = parent;
+      lr.epoch = lrr.U16();
+    }
+    lease = lr;
+  }
+  std::string lease_id =
+      lease ? std::string(client_guid_, 16) + lease->key : std::string();
   std::vector<Ea> create_eas;
   for (const CreateContext& cc : contexts) {
     if (cc.name == "ExtA" && !c->tree->ipc) {
@@ -375,6 +473,29 @@ void SmbConnection::Create(Call* c) {
   (void)grandparent;
 
   bool read_only_tree = c->tree->read_only;
+  if (lease && attr && st_->oplocks->LeaseKeyClash(lease_id, attr->inode.id)) {
+    c->status = kStatusInvalidParameter;  // a lease key names one file
+    return;
+  }
+  const uint64_t vid = st_->next_file_id.fetch_add(1);
+  bool share_registered = false;
+  // Registers the open in the share-mode table (every front end's opens):
+  // an open that reads, writes or deletes conflicts with opens that do not
+  // share that, and its own share mode binds later opens.
+  auto register_share = [&](InodeId file, uint32_t access) -> bool {
+    uint32_t share_need = 0;
+    if (access & kDataRead) share_need |= locking::kAccessRead;
+    if (access & kDataWrite) share_need |= locking::kAccessWrite;
+    if (access & kDelete) share_need |= locking::kAccessDelete;
+    if (!share_need || !st_->shares) return true;
+    locking::ShareOpen so;
+    so.owner = ShareOwner(s->id, vid);
+    so.access = share_need;
+    so.share = share_access & locking::kShareAll;
+    if (st_->shares->Open(file, so)) return false;
+    share_registered = true;
+    return true;
+  };
   uint32_t action = kActionOpened;
   uint64_t handle = 0;
   bool created = false;
@@ -443,6 +564,53 @@ resolved:
       action =
           disposition == kSupersede ? kActionSuperseded : kActionOverwritten;
     }
+    // Share modes first: a sharing violation breaks nothing unless the
+    // conflicting open's handle is cached (batch oplock, H lease); then
+    // that caching is broken and the check repeated, as Windows does. An
+    // open that passes breaks the oplocks and leases it conflicts with
+    // before it touches the file (the CREATE waits for the
+    // acknowledgements).
+    OpenIntent intent;
+    intent.lease_id = lease_id;
+    intent.stat_open = IsStatOpen(desired) && !overwrite;
+    intent.overwrite = overwrite;
+    bool cached = st_->oplocks && !ino.is_dir();
+    if (!register_share(ino.id, desired)) {
+      if (cached && !(c->create_stage & kStageHandleBreaks) &&
+          st_->oplocks->OthersHoldHandles(ino.id, lease_id)) {
+        OpenIntent h = intent;
+        h.stat_open = false;
+        h.break_handles = true;
+        uint64_t async_id = 0;
+        if (!st_->oplocks->BreakForOpen(
+                ino.id, h,
+                RetryAfterBreaks(c, c->create_stage | kStageHandleBreaks,
+                                 &async_id))) {
+          return WaitForBreaks(c, async_id);
+        }
+      }
+      if (!register_share(ino.id, desired)) {
+        c->status = kStatusSharingViolation;
+        return;
+      }
+    }
+    if (cached && !intent.stat_open) {
+      if (!(c->create_stage & kStageOpenBreaks)) {
+        uint64_t async_id = 0;
+        if (!st_->oplocks->BreakForOpen(
+                ino.id, intent,
+                RetryAfterBreaks(c, c->create_stage | kStageOpenBreaks,
+                                 &async_id))) {
+          // Checked again when the CREATE runs after the breaks.
+          if (share_registered) {
+            st_->shares->Close(ino.id, ShareOwner(s->id, vid));
+          }
+          return WaitForBreaks(c, async_id);
+        }
+      } else {
+        (void)st_->oplocks->BreakForOpen(ino.id, intent, [] {});
+      }
+    }
     if (!ino.is_dir() && ((desired & (kDataRead | kDataWrite)) || overwrite)) {
       int flags = OpenFlags(desired);
       if (overwrite) {
@@ -455,6 +623,9 @@ resolved:
         o = st_->vfs->Open(ctx, ino.id, O_RDONLY);
       }
       if (!o.ok()) {
+        if (share_registered) {
+          st_->shares->Close(ino.id, ShareOwner(s->id, vid));
+        }
         c->status = ErrnoToNtStatus(o.status().code());
         return;
       }
@@ -554,14 +725,18 @@ resolved:
     }
   }
 
+  // A failure from here on undoes the open (not what was created).
+  auto abandon = [&](uint32_t status) {
+    if (handle) (void)st_->vfs->Release(handle);
+    if (share_registered) {
+      st_->shares->Close(attr->inode.id, ShareOwner(s->id, vid));
+    }
+    c->status = status;
+  };
   if (!create_eas.empty() && (created || action == kActionOverwritten ||
                               action == kActionSuperseded)) {
     uint32_t st = ApplyEas(ctx, attr->inode.id, create_eas);
-    if (st != kStatusSuccess) {
-      if (handle) (void)st_->vfs->Release(handle);
-      c->status = st;
-      return;
-    }
+    if (st != kStatusSuccess) return abandon(st);
   }
   if (created) {
     for (const CreateContext& cc : contexts) {
@@ -571,50 +746,27 @@ resolved:
                 kOwnerSecurityInformation | kGroupSecurityInformation |
                     kDaclSecurityInformation,
                 /*at_create=*/true);
-      if (st != kStatusSuccess) {
-        if (handle) (void)st_->vfs->Release(handle);
-        c->status = st;
-        return;
-      }
+      if (st != kStatusSuccess) return abandon(st);
       auto a = st_->vfs->GetAttr(attr->inode.id);
       if (a.ok()) attr = *a;
     }
   }
   if (options & kOptDeleteOnClose) {
-    if (!(desired & kDelete)) {
-      if (handle) (void)st_->vfs->Release(handle);
-      c->status = kStatusAccessDenied;
-      return;
-    }
+    if (!(desired & kDelete)) return abandon(kStatusAccessDenied);
     if (attr->inode.dos_attrs & kAttrReadonly) {
-      if (handle) (void)st_->vfs->Release(handle);
-      c->status = kStatusCannotDelete;
-      return;
+      return abandon(kStatusCannotDelete);
     }
   }
 
-  auto o = std::make_unique<Open>();
-  o->fid.volatile_id = st_->next_file_id.fetch_add(1);
-  o->fid.persistent = o->fid.volatile_id;
-  // Share modes, in the table every front end uses: an open that reads,
-  // writes or deletes conflicts with opens that do not share that, and
-  // its own share mode binds later opens (local, NLM SHARE, SMB).
-  uint32_t share_need = 0;
-  if (desired & kDataRead) share_need |= locking::kAccessRead;
-  if (desired & kDataWrite) share_need |= locking::kAccessWrite;
-  if (desired & kDelete) share_need |= locking::kAccessDelete;
-  if (share_need && st_->shares) {
-    locking::ShareOpen so;
-    so.owner = ShareOwner(s->id, o->fid.volatile_id);
-    so.access = share_need;
-    so.share = share_access & locking::kShareAll;
-    if (st_->shares->Open(attr->inode.id, so)) {
-      if (handle) (void)st_->vfs->Release(handle);
-      c->status = kStatusSharingViolation;
-      return;
-    }
-    o->share_registered = true;
+  // A new file's open registers its share mode now (an existing file's did
+  // before its data was touched).
+  if (created && !register_share(attr->inode.id, desired)) {
+    return abandon(kStatusSharingViolation);
   }
+  auto o = std::make_unique<Open>();
+  o->fid.volatile_id = vid;
+  o->fid.persistent = vid;
+  o->share_registered = share_registered;
   o->session_id = s->id;
   o->tree_id = c->tree->id;
   o->ino = attr->inode.id;
@@ -635,10 +787,42 @@ resolved:
   o->create_options = options;
   o->delete_on_close = options & kOptDeleteOnClose;
   st_->files.AddOpen(o->ino);
-  (void)created;
 
-  // Create contexts answered: MxAc, QFid. Durable handles and leases are
-  // not granted (no response context), as the protocol allows.
+  // Oplock or lease: what is safe of what was asked for.
+  GrantResult grant;
+  if (st_->oplocks && !o->is_dir) {
+    GrantRequest g;
+    g.file = o->ino;
+    g.open_id = vid;
+    g.persistent = vid;
+    g.session_id = s->id;
+    g.stat_open = IsStatOpen(desired) && action == kActionOpened;
+    g.oplock = oplock;
+    g.lease = lease;
+    g.client_guid = std::string(client_guid_, 16);
+    g.leasing = dialect_ >= kDialect210;
+    if (st_->shares) {
+      for (const locking::ShareOpen& so : st_->shares->OpensOf(o->ino)) {
+        if (so.owner.protocol == locking::Protocol::kSmb) continue;
+        g.foreign_opens = true;
+        if (so.access & locking::kAccessWrite) g.foreign_writers = true;
+      }
+    }
+    if (st_->locks) {
+      g.foreign_locks =
+          st_->locks
+              ->CheckIo(o->ino, ShareOwner(s->id, vid), locking::Range::All(),
+                        /*write=*/true)
+              .has_value();
+    }
+    g.sender = MakeBreakSender();
+    grant = st_->oplocks->Grant(g);
+    o->oplock_registered = true;
+  }
+
+  // Create contexts answered: MxAc, QFid, RqLs (the lease granted).
+  // Durable handles are not granted (no response context), as the
+  // protocol allows.
   std::string ctx_buf;
   size_t last = std::string::npos;
   for (const CreateContext& cc : contexts) {
@@ -659,11 +843,29 @@ resolved:
       AppendContext(&ctx_buf, &last, "QFid", d);
     }
   }
+  if (grant.lease) {
+    std::string d;
+    LeWriter dw(&d);
+    dw.Bytes(grant.lease_key);
+    dw.U32(grant.lease_state);
+    dw.U32(grant.lease_flags);
+    dw.U64(0);  // duration
+    if (grant.version >= 2) {
+      if (grant.parent_key.size() == 16) {
+        dw.Bytes(grant.parent_key);
+      } else {
+        dw.Zeros(16);
+      }
+      dw.U16(grant.epoch);
+      dw.U16(0);
+    }
+    AppendContext(&ctx_buf, &last, "RqLs", d);
+  }
 
   const Inode& in = attr->inode;
   LeWriter w(&c->body);
   w.U16(89);
-  w.U8(0);  // no oplock
+  w.U8(grant.oplock);
   w.U8(0);
   w.U32(action);
   w.U64(ToFiletime(in.btime ? in.btime : in.ctime));

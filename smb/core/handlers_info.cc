@@ -460,6 +460,7 @@ void SmbConnection::SetInfo(Call* c) {
         c->status = kStatusInvalidParameter;
         return;
       }
+      BreakReaders(*o);
       SetAttrRequest sr;
       sr.handle = o->vfs_handle;
       if (cls == 20) {

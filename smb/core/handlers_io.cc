@@ -167,6 +167,7 @@ void SmbConnection::Write(Call* c) {
       return;
     }
     if (length) {
+      BreakReaders(*o);
       auto a =
           st_->vfs->Write(Ctx(c->session), o->ino, o->vfs_handle, offset, data);
       if (!a.ok()) {

@@ -305,9 +305,4 @@ void SmbConnection::FlushNotify(Open* o) {
   }
 }
 
-void SmbConnection::OplockBreak(Call* c) {
-  // No oplocks or leases are granted, so there is nothing to acknowledge.
-  c->status = kStatusInvalidParameter;
-}
-
 }  // namespace concordfs::smb

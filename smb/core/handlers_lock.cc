@@ -129,6 +129,8 @@ void SmbConnection::Lock(Call* c) {
       return;
     }
   }
+  // Other opens' read caching goes (level II oplocks, read leases).
+  BreakReaders(*o);
   std::vector<locking::LockRequest> taken;
   for (size_t i = 0; i < els.size(); ++i) {
     const Element& e = els[i];

@@ -250,6 +250,7 @@ void SmbConnection::Negotiate(Call* c) {
 
   uint32_t caps = 0;
   if (dialect_ >= kDialect210) caps |= kCapLargeMtu;
+  if (dialect_ >= kDialect210 && st_->oplocks) caps |= kCapLeasing;
   if (dialect_ >= kDialect300 && dialect_ < kDialect311 &&
       (client_caps_ & kCapEncryption)) {
     caps |= kCapEncryption;

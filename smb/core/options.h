@@ -40,6 +40,11 @@ struct SmbOptions {
   uint32_t max_transact = 1 << 20;  // MaxTransactSize
   uint32_t max_credits = 8192;      // per connection
   uint32_t umask = 022;             // applied to new files/directories
+  // Oplocks and leases: granted when safe, broken before a conflicting
+  // access from any protocol; a client that does not acknowledge a break
+  // within the timeout loses its caching.
+  bool oplocks = true;
+  uint32_t oplock_break_timeout_ms = 35000;
   std::vector<SmbUser> users;
   std::vector<SmbShare> shares;
 

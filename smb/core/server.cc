@@ -251,6 +251,7 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
 
 struct SmbServer::Impl {
   net::IoPool* pool;
+  locking::CacheBreaks* breaks = nullptr;
   SmbServerState state;
   std::unique_ptr<tcp::acceptor> acceptor;
   mutable std::mutex mu;
@@ -289,7 +290,7 @@ struct SmbServer::Impl {
 
 SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs,
                      locking::ShareModeTable* shares, SmbOptions opts,
-                     locking::LockManager* locks)
+                     locking::LockManager* locks, locking::CacheBreaks* breaks)
     : impl_(std::make_unique<Impl>()) {
   impl_->state.shares = shares;
   impl_->state.locks = locks;
@@ -298,6 +299,13 @@ SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs,
   impl_->state.vfs = vfs;
   impl_->state.names = std::make_unique<NameCache>(vfs);
   impl_->state.notify = std::make_unique<NotifyHub>(vfs);
+  if (impl_->state.opts.oplocks) {
+    impl_->state.oplocks = std::make_unique<OplockTable>(
+        std::chrono::milliseconds(impl_->state.opts.oplock_break_timeout_ms));
+    // Other front ends break SMB caching through the shared hub.
+    if (breaks) breaks->Register(impl_->state.oplocks.get());
+    impl_->breaks = breaks;
+  }
   RAND_bytes(reinterpret_cast<unsigned char*>(impl_->state.server_guid), 16);
   impl_->state.start_time = NowFiletime();
   RAND_bytes(reinterpret_cast<unsigned char*>(&impl_->state.volume_serial),
@@ -309,7 +317,10 @@ SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs,
   }
 }
 
-SmbServer::~SmbServer() { Stop(); }
+SmbServer::~SmbServer() {
+  if (impl_->breaks) impl_->breaks->Unregister(impl_->state.oplocks.get());
+  Stop();
+}
 
 Status SmbServer::Listen() {
   const SmbOptions& o = impl_->state.opts;

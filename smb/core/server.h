@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "locking/cache_breaks.h"
 #include "locking/lock_manager.h"
 #include "locking/share_modes.h"
 #include "net/io_pool.h"
@@ -30,7 +31,8 @@ class SmbServer {
  public:
   // `shares` (may be null) is the share-mode table every front end uses.
   SmbServer(net::IoPool* pool, Vfs* vfs, locking::ShareModeTable* shares,
-            SmbOptions opts, locking::LockManager* locks = nullptr);
+            SmbOptions opts, locking::LockManager* locks = nullptr,
+            locking::CacheBreaks* breaks = nullptr);
   ~SmbServer();
   // Binds and starts accepting; errors name the address and port.
   Status Listen();

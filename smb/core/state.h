@@ -23,6 +23,7 @@
 #include "smb/auth/authenticator.h"
 #include "smb/core/name_cache.h"
 #include "smb/core/notify_hub.h"
+#include "smb/core/oplocks.h"
 #include "smb/core/options.h"
 #include "smb/crypto/smb_crypto.h"
 #include "smb/dcerpc/pipe.h"
@@ -57,6 +58,7 @@ struct SmbServerState {
   locking::LockManager* locks = nullptr;      // borrowed; null: no LOCK
   std::unique_ptr<NameCache> names;   // case-insensitive lookups; may be null
   std::unique_ptr<NotifyHub> notify;  // CHANGE_NOTIFY events; may be null
+  std::unique_ptr<OplockTable> oplocks;  // null: no oplocks or leases
   char server_guid[16] = {};
   uint64_t start_time = 0;  // FILETIME
   uint64_t volume_serial = 0;
@@ -130,6 +132,7 @@ struct Open {
   uint32_t notify_out_len = 0;              // client's buffer for changes
   std::vector<NotifyChange> notify_buffer;  // changes nobody waited for yet
   std::vector<uint64_t> lock_async_ids;     // blocked LOCK requests
+  bool oplock_registered = false;           // in the OplockTable
 };
 
 }  // namespace concordfs::smb

@@ -424,6 +424,8 @@ TEST(ConfigTest, DumpText) {
             "  guest_gid: 65534\n"
             "  max_io: 8388608\n"
             "  umask: \"022\"\n"
+            "  oplocks: true\n"
+            "  oplock_break_timeout_ms: 35000\n"
             "  users: []\n"
             "  shares: []\n");
 }
@@ -671,7 +673,8 @@ TEST(ConfigTest, SmbErrors) {
   EXPECT_EQ(Error("smb: {prot: 445}"),
             "c.yaml:1:7: unknown key 'prot' in 'smb' (known keys: enabled, "
             "address, port, server_name, domain, signing, encryption, guest, "
-            "guest_uid, guest_gid, max_io, umask, users, shares)");
+            "guest_uid, guest_gid, max_io, umask, oplocks, "
+            "oplock_break_timeout_ms, users, shares)");
   EXPECT_EQ(Error("smb:\n  port: 65536\n"),
             "c.yaml:2:9: bad value '65536' for 'smb.port': expected an "
             "integer from 0 to 65535");
@@ -915,6 +918,8 @@ TEST(ConfigTest, SmbDumpHasNoPassword) {
                               "  guest_gid: 65534\n"
                               "  max_io: 8388608\n"
                               "  umask: \"007\"\n"
+                              "  oplocks: true\n"
+                              "  oplock_break_timeout_ms: 35000\n"
                               "  users:\n"
                               "    - name: \"alice\"\n"
                               "      nt_hash: \"" +

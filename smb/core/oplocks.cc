@@ -1,0 +1,512 @@
+#include "smb/core/oplocks.h"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+
+#include "smb/info/nt_status.h"
+
+namespace concordfs::smb {
+namespace {
+
+constexpr uint32_t kR = kLeaseRead;
+constexpr uint32_t kH = kLeaseHandle;
+constexpr uint32_t kW = kLeaseWrite;
+
+uint32_t OplockBits(uint8_t level) {
+  switch (level) {
+    case kOplockLevelII:
+      return kR;
+    case kOplockExclusive:
+      return kR | kW;
+    case kOplockBatch:
+      return kR | kW | kH;
+    default:
+      return 0;
+  }
+}
+
+uint8_t OplockLevelOf(uint32_t bits) {
+  if (bits == (kR | kW | kH)) return kOplockBatch;
+  if (bits == (kR | kW)) return kOplockExclusive;
+  if (bits == kR) return kOplockLevelII;
+  return kOplockNone;
+}
+
+// Calls `done` when the last of `n` breaks completes.
+struct Join {
+  std::atomic<int> n{0};
+  std::function<void()> done;
+};
+
+}  // namespace
+
+void OplockTable::Actions::Run() {
+  for (auto& [send, notice] : notices) {
+    if (send) send(notice);
+  }
+  for (auto& fn : done) fn();
+}
+
+OplockTable::OplockTable(std::chrono::milliseconds break_timeout)
+    : break_timeout_(break_timeout) {
+  timer_ = std::thread([this] { TimerLoop(); });
+}
+
+OplockTable::~OplockTable() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  timer_cv_.notify_all();
+  timer_.join();
+}
+
+OplockTable::Holder* OplockTable::FindHolder(File& f, uint64_t holder_id) {
+  for (Holder& h : f.holders) {
+    if (h.id == holder_id) return &h;
+  }
+  return nullptr;
+}
+
+OplockTable::OpenRec* OplockTable::FindOpen(File& f, uint64_t open_id) {
+  for (OpenRec& o : f.opens) {
+    if (o.open_id == open_id) return &o;
+  }
+  return nullptr;
+}
+
+void OplockTable::SendBreakLocked(File& f, Holder& h, Actions* a) {
+  if (h.opens.empty()) return;
+  OpenRec* o = FindOpen(f, h.opens.front());
+  if (!o) return;
+  BreakNotice n;
+  n.session_id = o->session_id;
+  if (h.is_lease) {
+    n.lease = true;
+    n.lease_key = h.lease_key;
+    n.current = h.state;
+    n.new_state = h.break_to;
+    n.epoch = h.version >= 2 ? h.epoch : 0;
+    n.ack_required = h.breaking;
+  } else {
+    n.persistent = o->persistent;
+    n.volatile_id = o->open_id;
+    n.oplock_level = h.break_to & kR ? kOplockLevelII : kOplockNone;
+  }
+  a->notices.emplace_back(o->sender, std::move(n));
+}
+
+bool OplockTable::BreakLocked(File& f, Holder& h, uint32_t target,
+                              std::function<void()>* waiter, Actions* a) {
+  target &= h.state;
+  // An oplock can only go to level II or none.
+  if (!h.is_lease && target != h.state) target = (target & kR) ? kR : 0;
+  if (h.breaking) {
+    if ((h.want & target) == h.want && (h.break_to & target) == h.break_to &&
+        (h.state & ~h.break_to) == 0) {
+      return false;
+    }
+    h.want &= target;
+    if (waiter && *waiter) h.waiters.push_back(std::move(*waiter));
+    return true;
+  }
+  if (target == h.state) return false;
+  bool ack = h.is_lease ? (h.state & (kW | kH)) != 0 : (h.state & kW) != 0;
+  if (h.is_lease && h.version >= 2) ++h.epoch;
+  h.break_to = target;
+  h.want = target;
+  if (!ack) {
+    SendBreakLocked(f, h, a);
+    h.state = target;
+    return false;
+  }
+  h.breaking = true;
+  h.deadline = std::chrono::steady_clock::now() + break_timeout_;
+  SendBreakLocked(f, h, a);
+  if (waiter && *waiter) h.waiters.push_back(std::move(*waiter));
+  timer_cv_.notify_all();
+  return true;
+}
+
+void OplockTable::FinishBreakLocked(File& f, Holder& h, uint32_t state,
+                                    Actions* a) {
+  h.state = state;
+  h.breaking = false;
+  if (h.state & ~h.want) {
+    // Something asked for less while this break was out: break again.
+    std::function<void()> none;
+    if (BreakLocked(f, h, h.want, &none, a)) return;  // waiters stay
+  }
+  for (auto& w : h.waiters) a->done.push_back(std::move(w));
+  h.waiters.clear();
+}
+
+bool OplockTable::BreakAllLocked(uint64_t file,
+                                 uint32_t (*target)(uint32_t, void*), void* arg,
+                                 const std::string& except_lease,
+                                 uint64_t except_open,
+                                 std::function<void()> done, Actions* a) {
+  auto it = files_.find(file);
+  if (it == files_.end()) return true;
+  File& f = it->second;
+  auto join = std::make_shared<Join>();
+  join->done = std::move(done);
+  int waiting = 0;
+  for (Holder& h : f.holders) {
+    if (!except_lease.empty() && h.is_lease && h.lease_id == except_lease) {
+      continue;
+    }
+    if (except_open && std::find(h.opens.begin(), h.opens.end(), except_open) !=
+                           h.opens.end()) {
+      continue;
+    }
+    std::function<void()> w = [join] {
+      if (join->n.fetch_sub(1) == 1 && join->done) join->done();
+    };
+    if (BreakLocked(f, h, target(h.state, arg), &w, a)) ++waiting;
+  }
+  join->n.store(waiting);
+  return waiting == 0;
+}
+
+bool OplockTable::BreakForOpen(uint64_t file, const OpenIntent& intent,
+                               std::function<void()> done) {
+  if (intent.stat_open || !Active()) return true;
+  Actions a;
+  bool now;
+  {
+    std::lock_guard lk(mu_);
+    now = BreakAllLocked(
+        file,
+        [](uint32_t state, void* arg) -> uint32_t {
+          auto* in = static_cast<const OpenIntent*>(arg);
+          uint32_t t = state & ~kW;
+          if (in->overwrite) t &= ~kR;
+          if (in->break_handles) t &= ~kH;
+          return t;
+        },
+        const_cast<OpenIntent*>(&intent), intent.lease_id, 0, std::move(done),
+        &a);
+  }
+  a.Run();
+  return now;
+}
+
+bool OplockTable::OthersHoldHandles(uint64_t file,
+                                    const std::string& lease_id) {
+  std::lock_guard lk(mu_);
+  auto it = files_.find(file);
+  if (it == files_.end()) return false;
+  for (const Holder& h : it->second.holders) {
+    if (!lease_id.empty() && h.is_lease && h.lease_id == lease_id) continue;
+    if (h.state & kH) return true;
+  }
+  return false;
+}
+
+bool OplockTable::LeaseKeyClash(const std::string& lease_id, uint64_t file) {
+  std::lock_guard lk(mu_);
+  auto it = leases_.find(lease_id);
+  return it != leases_.end() && it->second != file;
+}
+
+GrantResult OplockTable::Grant(const GrantRequest& req) {
+  GrantResult res;
+  Actions a;
+  {
+    std::lock_guard lk(mu_);
+    File& f = files_[req.file];
+    OpenRec rec;
+    rec.open_id = req.open_id;
+    rec.persistent = req.persistent;
+    rec.session_id = req.session_id;
+    rec.stat_open = req.stat_open;
+    rec.sender = req.sender;
+    bool use_lease = req.lease && req.leasing;
+    if (use_lease) rec.lease_id = req.client_guid + req.lease->key;
+    open_files_[req.open_id] = req.file;
+
+    // Another open that is not this lease's (and not a stat open), or an
+    // open of another protocol, rules out write caching.
+    bool others = req.foreign_opens;
+    for (const OpenRec& o : f.opens) {
+      if (o.stat_open && !o.holder) continue;
+      if (use_lease && o.lease_id == rec.lease_id) continue;
+      others = true;
+    }
+    uint32_t others_hold = 0;  // what other grants still hold
+    for (const Holder& h : f.holders) {
+      if (use_lease && h.is_lease && h.lease_id == rec.lease_id) continue;
+      others_hold |= h.state | (h.breaking ? h.state : 0);
+    }
+
+    if (use_lease) {
+      const LeaseRequest& lr = *req.lease;
+      uint32_t want = lr.state & (kR | kH | kW);
+      if (!(want & kR)) want = 0;  // H or W without R is not grantable
+      Holder* h = nullptr;
+      for (Holder& x : f.holders) {
+        if (x.is_lease && x.lease_id == rec.lease_id) h = &x;
+      }
+      bool fresh = h == nullptr;
+      if (!h) {
+        f.holders.emplace_back();
+        h = &f.holders.back();
+        h->id = next_holder_++;
+        h->is_lease = true;
+        h->lease_id = rec.lease_id;
+        h->lease_key = lr.key;
+        h->version = lr.version;
+        h->parent_key = lr.parent_key;
+        h->epoch = lr.version >= 2 ? lr.epoch : 0;
+        leases_[rec.lease_id] = req.file;
+        grants_.fetch_add(1);
+      }
+      if (!h->breaking) {
+        uint32_t grant = want | h->state;
+        if (others || req.foreign_locks || (others_hold & kW)) grant &= ~kW;
+        if (others_hold & kW) grant &= ~(kR | kH);
+        if (!(grant & kR)) grant = 0;
+        if (grant != h->state || fresh) {
+          if (h->version >= 2 && (grant != h->state)) ++h->epoch;
+          h->state = grant;
+        }
+      }
+      h->opens.push_back(req.open_id);
+      rec.holder = h->id;
+      res.oplock = kOplockLease;
+      res.lease = true;
+      res.lease_key = h->lease_key;
+      res.lease_state = h->state;
+      res.version = h->version;
+      res.epoch = h->epoch;
+      res.parent_key = h->parent_key;
+      if (h->breaking) res.lease_flags |= kLeaseFlagBreakInProgress;
+      if (h->version >= 2 && !h->parent_key.empty()) {
+        res.lease_flags |= kLeaseFlagParentKeySet;
+      }
+    } else {
+      uint8_t level = req.oplock;
+      if (level == kOplockLease) level = kOplockNone;
+      uint32_t bits = OplockBits(level);
+      if (bits && (others || req.foreign_locks)) bits = kR;
+      if (others_hold & kW) bits = 0;
+      if (bits) {
+        f.holders.emplace_back();
+        Holder& h = f.holders.back();
+        h.id = next_holder_++;
+        h.state = bits;
+        h.opens.push_back(req.open_id);
+        rec.holder = h.id;
+        grants_.fetch_add(1);
+      }
+      res.oplock = OplockLevelOf(bits);
+    }
+    f.opens.push_back(std::move(rec));
+  }
+  a.Run();
+  return res;
+}
+
+void OplockTable::DropHolderIfUnusedLocked(File& f, uint64_t holder_id,
+                                           Actions* a) {
+  for (auto it = f.holders.begin(); it != f.holders.end(); ++it) {
+    if (it->id != holder_id) continue;
+    if (!it->opens.empty()) return;
+    // Anyone waiting for this break may go on: the grant is gone.
+    timer_cv_.notify_all();
+    for (auto& w : it->waiters) a->done.push_back(std::move(w));
+    if (it->is_lease) leases_.erase(it->lease_id);
+    f.holders.erase(it);
+    grants_.fetch_sub(1);
+    return;
+  }
+}
+
+void OplockTable::Close(uint64_t file, uint64_t open_id) {
+  Actions a;
+  {
+    std::lock_guard lk(mu_);
+    CloseLocked(file, open_id, &a);
+  }
+  a.Run();
+}
+
+void OplockTable::CloseLocked(uint64_t file, uint64_t open_id, Actions* a) {
+  open_files_.erase(open_id);
+  auto it = files_.find(file);
+  if (it == files_.end()) return;
+  File& f = it->second;
+  uint64_t holder = 0;
+  for (auto o = f.opens.begin(); o != f.opens.end(); ++o) {
+    if (o->open_id == open_id) {
+      holder = o->holder;
+      f.opens.erase(o);
+      break;
+    }
+  }
+  if (holder) {
+    if (Holder* h = FindHolder(f, holder)) {
+      h->opens.erase(std::remove(h->opens.begin(), h->opens.end(), open_id),
+                     h->opens.end());
+      DropHolderIfUnusedLocked(f, holder, a);
+    }
+  }
+  if (f.opens.empty() && f.holders.empty()) files_.erase(it);
+}
+
+void OplockTable::BreakReadersForWrite(uint64_t file, uint64_t open_id) {
+  if (!Active()) return;
+  Actions a;
+  {
+    std::lock_guard lk(mu_);
+    auto it = files_.find(file);
+    if (it == files_.end()) return;
+    // A lease is not broken by its own opens; a level II oplock is, even
+    // by the open that holds it (Windows breaks every level II on a write).
+    std::string lease;
+    if (OpenRec* o = FindOpen(it->second, open_id)) lease = o->lease_id;
+    (void)BreakAllLocked(
+        file,
+        [](uint32_t state, void*) -> uint32_t {
+          return state & kW ? state : state & ~kR;
+        },
+        nullptr, lease, 0, [] {}, &a);
+  }
+  a.Run();
+}
+
+uint32_t OplockTable::AckOplock(uint64_t open_id, uint8_t level,
+                                uint8_t* granted) {
+  Actions a;
+  uint32_t status = kStatusSuccess;
+  {
+    std::lock_guard lk(mu_);
+    auto fit = open_files_.find(open_id);
+    if (fit == open_files_.end()) return kStatusInvalidOplockProtocol;
+    File& f = files_[fit->second];
+    OpenRec* o = FindOpen(f, open_id);
+    Holder* h = o && o->holder ? FindHolder(f, o->holder) : nullptr;
+    if (!h || h->is_lease || !h->breaking) {
+      return kStatusInvalidOplockProtocol;
+    }
+    uint32_t bits = OplockBits(level);
+    if (level == kOplockLease) return kStatusInvalidParameter;
+    if ((bits & ~h->break_to) ||
+        (level != kOplockNone && level != kOplockLevelII)) {
+      // Acknowledging more than the break allows ends the oplock.
+      FinishBreakLocked(f, *h, 0, &a);
+      status = kStatusInvalidOplockProtocol;
+    } else {
+      FinishBreakLocked(f, *h, bits, &a);
+      *granted = OplockLevelOf(h->state);
+    }
+  }
+  a.Run();
+  return status;
+}
+
+uint32_t OplockTable::AckLease(const std::string& lease_id, uint32_t state) {
+  Actions a;
+  {
+    std::lock_guard lk(mu_);
+    auto lit = leases_.find(lease_id);
+    if (lit == leases_.end()) return kStatusObjectNameNotFound;
+    File& f = files_[lit->second];
+    Holder* h = nullptr;
+    for (Holder& x : f.holders) {
+      if (x.is_lease && x.lease_id == lease_id) h = &x;
+    }
+    if (!h) return kStatusObjectNameNotFound;
+    if (!h->breaking) return kStatusUnsuccessful;
+    if (state & ~h->break_to) return kStatusRequestNotAccepted;
+    FinishBreakLocked(f, *h, state, &a);
+  }
+  a.Run();
+  return kStatusSuccess;
+}
+
+uint8_t OplockTable::OplockOf(uint64_t open_id) {
+  std::lock_guard lk(mu_);
+  auto fit = open_files_.find(open_id);
+  if (fit == open_files_.end()) return kOplockNone;
+  File& f = files_[fit->second];
+  OpenRec* o = FindOpen(f, open_id);
+  Holder* h = o && o->holder ? FindHolder(f, o->holder) : nullptr;
+  if (!h) return kOplockNone;
+  return h->is_lease ? kOplockLease : OplockLevelOf(h->state);
+}
+
+uint32_t OplockTable::LeaseStateOf(const std::string& lease_id) {
+  std::lock_guard lk(mu_);
+  auto lit = leases_.find(lease_id);
+  if (lit == leases_.end()) return 0;
+  for (Holder& x : files_[lit->second].holders) {
+    if (x.is_lease && x.lease_id == lease_id) return x.state;
+  }
+  return 0;
+}
+
+bool OplockTable::Active() const {
+  return grants_.load(std::memory_order_acquire) != 0;
+}
+
+bool OplockTable::Break(uint64_t file, locking::CacheAccess access,
+                        std::function<void()> done) {
+  if (!Active()) return true;
+  Actions a;
+  bool now;
+  {
+    std::lock_guard lk(mu_);
+    now = BreakAllLocked(
+        file,
+        [](uint32_t state, void* arg) -> uint32_t {
+          switch (*static_cast<locking::CacheAccess*>(arg)) {
+            case locking::CacheAccess::kRead:
+            case locking::CacheAccess::kOpenRead:
+            case locking::CacheAccess::kLock:
+              return state & ~kW;
+            case locking::CacheAccess::kOpenWrite:
+            case locking::CacheAccess::kWrite:
+              return state & ~(kW | kR);
+            case locking::CacheAccess::kRemove:
+              return state & ~kH;
+          }
+          return 0;
+        },
+        &access, "", 0, std::move(done), &a);
+  }
+  a.Run();
+  return now;
+}
+
+void OplockTable::TimerLoop() {
+  std::unique_lock lk(mu_);
+  while (!stop_) {
+    auto now = std::chrono::steady_clock::now();
+    auto next = now + std::chrono::hours(1);
+    Actions a;
+    for (auto& [id, f] : files_) {
+      for (Holder& h : f.holders) {
+        if (!h.breaking) continue;
+        if (h.deadline <= now) {
+          // No acknowledgement in time: the client keeps no caching.
+          h.want = 0;
+          FinishBreakLocked(f, h, 0, &a);
+        } else {
+          next = std::min(next, h.deadline);
+        }
+      }
+    }
+    if (!a.notices.empty() || !a.done.empty()) {
+      lk.unlock();
+      a.Run();
+      lk.lock();
+      continue;
+    }
+    timer_cv_.wait_until(lk, next);
+  }
+}
+
+}  // namespace concordfs::smb
