@@ -23,13 +23,6 @@ namespace {
 constexpr uint32_t kStageOpenBreaks = 1;
 constexpr uint32_t kStageHandleBreaks = 2;
 
-// An open that touches no data breaks no oplock or lease and counts for
-// none (it only reads or sets attributes).
-bool IsStatOpen(uint32_t access) {
-  return (access &
-          ~(kSynchronize | kFileReadAttributes | kFileWriteAttributes)) == 0;
-}
-
 // Dispositions (FILE_OPEN_IF = 3 is the remaining one).
 constexpr uint32_t kSupersede = 0, kOpen = 1, kCreateNew = 2, kOverwrite = 4,
                    kOverwriteIf = 5;
@@ -473,7 +466,8 @@ void SmbConnection::Create(Call* c) {
   (void)grandparent;
 
   bool read_only_tree = c->tree->read_only;
-  if (lease && attr && st_->oplocks->LeaseKeyClash(lease_id, attr->inode.id)) {
+  if (lease &&
+      st_->oplocks->LeaseKeyClash(lease_id, attr ? attr->inode.id : 0)) {
     c->status = kStatusInvalidParameter;  // a lease key names one file
     return;
   }
@@ -572,14 +566,13 @@ resolved:
     // acknowledgements).
     OpenIntent intent;
     intent.lease_id = lease_id;
-    intent.stat_open = IsStatOpen(desired) && !overwrite;
+    intent.access = desired;
     intent.overwrite = overwrite;
     bool cached = st_->oplocks && !ino.is_dir();
     if (!register_share(ino.id, desired)) {
       if (cached && !(c->create_stage & kStageHandleBreaks) &&
           st_->oplocks->OthersHoldHandles(ino.id, lease_id)) {
         OpenIntent h = intent;
-        h.stat_open = false;
         h.break_handles = true;
         uint64_t async_id = 0;
         if (!st_->oplocks->BreakForOpen(
@@ -594,7 +587,7 @@ resolved:
         return;
       }
     }
-    if (cached && !intent.stat_open) {
+    if (cached) {
       if (!(c->create_stage & kStageOpenBreaks)) {
         uint64_t async_id = 0;
         if (!st_->oplocks->BreakForOpen(
@@ -796,7 +789,7 @@ resolved:
     g.open_id = vid;
     g.persistent = vid;
     g.session_id = s->id;
-    g.stat_open = IsStatOpen(desired) && action == kActionOpened;
+    g.stat_open = IsOplockStatOpen(desired) && action == kActionOpened;
     g.oplock = oplock;
     g.lease = lease;
     g.client_guid = std::string(client_guid_, 16);

@@ -41,6 +41,15 @@ struct Join {
 
 }  // namespace
 
+bool IsOplockStatOpen(uint32_t access) {
+  // SYNCHRONIZE, FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES.
+  return (access & ~(0x00100000u | 0x80u | 0x100u)) == 0;
+}
+
+bool IsLeaseStatOpen(uint32_t access) {
+  return IsOplockStatOpen(access & ~0x00020000u);  // and READ_CONTROL
+}
+
 void OplockTable::Actions::Run() {
   for (auto& [send, notice] : notices) {
     if (send) send(notice);
@@ -100,7 +109,9 @@ void OplockTable::SendBreakLocked(File& f, Holder& h, Actions* a) {
 bool OplockTable::BreakLocked(File& f, Holder& h, uint32_t target,
                               std::function<void()>* waiter, Actions* a) {
   target &= h.state;
-  // An oplock can only go to level II or none.
+  // An oplock can only go to level II or none; a lease without read
+  // caching keeps nothing.
+  if (target != h.state && !(target & kR)) target = 0;
   if (!h.is_lease && target != h.state) target = (target & kR) ? kR : 0;
   if (h.breaking) {
     if ((h.want & target) == h.want && (h.break_to & target) == h.break_to &&
@@ -143,8 +154,8 @@ void OplockTable::FinishBreakLocked(File& f, Holder& h, uint32_t state,
 }
 
 bool OplockTable::BreakAllLocked(uint64_t file,
-                                 uint32_t (*target)(uint32_t, void*), void* arg,
-                                 const std::string& except_lease,
+                                 uint32_t (*target)(uint32_t, bool, void*),
+                                 void* arg, const std::string& except_lease,
                                  uint64_t except_open,
                                  std::function<void()> done, Actions* a) {
   auto it = files_.find(file);
@@ -164,7 +175,7 @@ bool OplockTable::BreakAllLocked(uint64_t file,
     std::function<void()> w = [join] {
       if (join->n.fetch_sub(1) == 1 && join->done) join->done();
     };
-    if (BreakLocked(f, h, target(h.state, arg), &w, a)) ++waiting;
+    if (BreakLocked(f, h, target(h.state, h.is_lease, arg), &w, a)) ++waiting;
   }
   join->n.store(waiting);
   return waiting == 0;
@@ -172,15 +183,18 @@ bool OplockTable::BreakAllLocked(uint64_t file,
 
 bool OplockTable::BreakForOpen(uint64_t file, const OpenIntent& intent,
                                std::function<void()> done) {
-  if (intent.stat_open || !Active()) return true;
+  if (!Active()) return true;
   Actions a;
   bool now;
   {
     std::lock_guard lk(mu_);
     now = BreakAllLocked(
         file,
-        [](uint32_t state, void* arg) -> uint32_t {
+        [](uint32_t state, bool lease, void* arg) -> uint32_t {
           auto* in = static_cast<const OpenIntent*>(arg);
+          bool stat = lease ? IsLeaseStatOpen(in->access)
+                            : IsOplockStatOpen(in->access);
+          if (stat && !in->overwrite && !in->break_handles) return state;
           uint32_t t = state & ~kW;
           if (in->overwrite) t &= ~kR;
           if (in->break_handles) t &= ~kH;
@@ -235,10 +249,17 @@ GrantResult OplockTable::Grant(const GrantRequest& req) {
       if (use_lease && o.lease_id == rec.lease_id) continue;
       others = true;
     }
-    uint32_t others_hold = 0;  // what other grants still hold
+    uint32_t others_hold = 0;        // what other grants still hold
+    uint32_t other_leases_hold = 0;  // ... other leases
+    bool other_oplocks = false;      // another open holds an oplock
     for (const Holder& h : f.holders) {
       if (use_lease && h.is_lease && h.lease_id == rec.lease_id) continue;
-      others_hold |= h.state | (h.breaking ? h.state : 0);
+      others_hold |= h.state;
+      if (h.is_lease) {
+        other_leases_hold |= h.state;
+      } else if (h.state) {
+        other_oplocks = true;
+      }
     }
 
     if (use_lease) {
@@ -264,12 +285,20 @@ GrantResult OplockTable::Grant(const GrantRequest& req) {
         grants_.fetch_add(1);
       }
       if (!h->breaking) {
-        uint32_t grant = want | h->state;
+        // A lease changes only to a superset of what it holds (asking for
+        // less keeps what is held). A new lease gets what can be shared of
+        // what it asked for; an existing one is upgraded only if all of it
+        // can be.
+        uint32_t ask = (want & h->state) == h->state ? want : h->state;
+        uint32_t grant = ask;
         if (others || req.foreign_locks || (others_hold & kW)) grant &= ~kW;
         if (others_hold & kW) grant &= ~(kR | kH);
+        // Handle caching does not mix with another open's oplock.
+        if (other_oplocks) grant &= ~kH;
         if (!(grant & kR)) grant = 0;
-        if (grant != h->state || fresh) {
-          if (h->version >= 2 && (grant != h->state)) ++h->epoch;
+        if (!fresh && grant != ask) grant = h->state;
+        if (grant != h->state) {
+          if (h->version >= 2) ++h->epoch;
           h->state = grant;
         }
       }
@@ -291,7 +320,9 @@ GrantResult OplockTable::Grant(const GrantRequest& req) {
       if (level == kOplockLease) level = kOplockNone;
       uint32_t bits = OplockBits(level);
       if (bits && (others || req.foreign_locks)) bits = kR;
-      if (others_hold & kW) bits = 0;
+      // No oplock next to a write-caching grant or a lease that caches
+      // handles.
+      if ((others_hold & kW) || (other_leases_hold & kH)) bits = 0;
       if (bits) {
         f.holders.emplace_back();
         Holder& h = f.holders.back();
@@ -369,7 +400,7 @@ void OplockTable::BreakReadersForWrite(uint64_t file, uint64_t open_id) {
     if (OpenRec* o = FindOpen(it->second, open_id)) lease = o->lease_id;
     (void)BreakAllLocked(
         file,
-        [](uint32_t state, void*) -> uint32_t {
+        [](uint32_t state, bool, void*) -> uint32_t {
           return state & kW ? state : state & ~kR;
         },
         nullptr, lease, 0, [] {}, &a);
@@ -461,7 +492,7 @@ bool OplockTable::Break(uint64_t file, locking::CacheAccess access,
     std::lock_guard lk(mu_);
     now = BreakAllLocked(
         file,
-        [](uint32_t state, void* arg) -> uint32_t {
+        [](uint32_t state, bool, void* arg) -> uint32_t {
           switch (*static_cast<locking::CacheAccess*>(arg)) {
             case locking::CacheAccess::kRead:
             case locking::CacheAccess::kOpenRead:

@@ -75,10 +75,16 @@ struct LeaseRequest {
   uint16_t epoch = 0;      // v2
 };
 
+// Opens that only read or set attributes (and, for leases, read the
+// security descriptor) break no oplock or lease.
+bool IsOplockStatOpen(uint32_t access);
+bool IsLeaseStatOpen(uint32_t access);
+
 // What a new open is about to do, to find what must be broken first.
 struct OpenIntent {
   std::string lease_id;        // client GUID + lease key; empty: no lease
-  bool stat_open = false;      // no data access: breaks nothing
+  uint32_t access = 0;         // access mask: an open that touches no data
+                               // (a "stat open") breaks nothing
   bool overwrite = false;      // overwrite/supersede: read caching goes too
   bool break_handles = false;  // a sharing violation: handle caching goes
 };
@@ -197,7 +203,7 @@ class OplockTable : public locking::CacheBreaker {
   void FinishBreakLocked(File& f, Holder& h, uint32_t state, Actions* a);
   // Breaks every holder on `file` except `except` by `mask_off`; shared
   // waiting logic for Break/BreakForOpen.
-  bool BreakAllLocked(uint64_t file, uint32_t (*target)(uint32_t, void*),
+  bool BreakAllLocked(uint64_t file, uint32_t (*target)(uint32_t, bool, void*),
                       void* arg, const std::string& except_lease,
                       uint64_t except_open, std::function<void()> done,
                       Actions* a);
