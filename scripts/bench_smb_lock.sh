@@ -247,6 +247,10 @@ for name, label in (("p50", "wakeup after local unlock"), ("p99", "  p99")):
     c, s = median("concordfs", name), median("samba", name)
     print(f"{label:<26} {fmt(c, 3):>10} {fmt(s, 3):>10} {'':>7}  ms"
           + ("  (median)" if name == "p50" else ""))
+for name, label in (("pairs1", "1 client"), ("pairs4", "4 clients")):
+    runs = "; ".join(server + " " + " ".join(fmt(v) for v in values[(server, name)])
+                     for server in ("concordfs", "samba") if (server, name) in values)
+    print(f"  pairs/s per run, {label}: {runs}")
 for server in ("concordfs", "samba"):
     n, capped = values.get((server, "n")), values.get((server, "capped"))
     if n and (min(n) < 200 or max(capped) > 0):
