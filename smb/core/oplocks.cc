@@ -194,10 +194,12 @@ bool OplockTable::BreakForOpen(uint64_t file, const OpenIntent& intent,
           auto* in = static_cast<const OpenIntent*>(arg);
           bool stat = lease ? IsLeaseStatOpen(in->access)
                             : IsOplockStatOpen(in->access);
-          if (stat && !in->overwrite && !in->break_handles) return state;
+          // A sharing violation costs only the handle caching that may be
+          // keeping the conflicting open alive.
+          if (in->break_handles) return state & ~kH;
+          if (stat && !in->overwrite) return state;
           uint32_t t = state & ~kW;
           if (in->overwrite) t &= ~kR;
-          if (in->break_handles) t &= ~kH;
           return t;
         },
         const_cast<OpenIntent*>(&intent), intent.lease_id, 0, std::move(done),
