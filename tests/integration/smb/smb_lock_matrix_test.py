@@ -338,8 +338,9 @@ def port_accepts(port):
 
 
 class Daemon:
-    def __init__(self, binary, tmp):
-        self.binary, self.tmp = binary, tmp
+    def __init__(self, binary, tmp, smb_extra=""):
+        # smb_extra: more keys of the smb section, one "key: value" per line.
+        self.binary, self.tmp, self.smb_extra = binary, tmp, smb_extra
         self.mnt = os.path.join(tmp, "mnt")
         self.log = os.path.join(tmp, "daemon.log")
         self.proc = None
@@ -373,7 +374,7 @@ smb:
     - {{name: alice, password: "Secret-1", uid: 0, gid: 0}}
   shares:
     - {{name: share, path: /, read_only: false}}
-""")
+""" + "".join("  %s\n" % l for l in self.smb_extra.splitlines()))
             with open(self.log, "a") as logf:
                 self.proc = subprocess.Popen([self.binary, "--config", cfg],
                                              stdin=subprocess.DEVNULL,
