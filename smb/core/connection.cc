@@ -254,6 +254,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
         // previous element's file.
         c.created = prev_fid;
       }
+      c.chain_continues = h.next_command != 0;
       Dispatch(&c);
     }
     if (closing_) return;  // the command ended the connection: no replies

@@ -83,6 +83,8 @@ struct Call {
   // its client already has, and which waits are behind it.
   uint64_t retry_async_id = 0;
   uint32_t create_stage = 0;
+  // More elements of the compound follow (they may use this CREATE's file).
+  bool chain_continues = false;
 
   // Body reader helpers: offsets in SMB2 are from the header start.
   std::string_view body_in() const { return msg.substr(kSmb2HeaderSize); }

@@ -588,7 +588,9 @@ resolved:
       }
     }
     if (cached) {
-      if (!(c->create_stage & kStageOpenBreaks)) {
+      // A CREATE followed by more of its compound does not wait: the breaks
+      // are sent and the compound goes on (the followers need its file).
+      if (!(c->create_stage & kStageOpenBreaks) && !c->chain_continues) {
         uint64_t async_id = 0;
         if (!st_->oplocks->BreakForOpen(
                 ino.id, intent,

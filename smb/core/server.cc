@@ -50,9 +50,11 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
   // Transport.
   void Send(std::string message) override {
     auto self = shared_from_this();
-    asio::post(sock_.get_executor(), [self, m = std::move(message)]() mutable {
-      self->QueueWrite(std::move(m));
-    });
+    // On the I/O thread (a request answered inline) the write starts now.
+    asio::dispatch(sock_.get_executor(),
+                   [self, m = std::move(message)]() mutable {
+                     self->QueueWrite(std::move(m));
+                   });
   }
   void SendWithTail(std::string head, std::shared_ptr<char[]> tail,
                     size_t tail_len) override {
@@ -109,15 +111,55 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
     asio::async_read(sock_, asio::buffer(buf.get(), len),
                      [self, buf, len](boost::system::error_code ec, size_t) {
                        if (ec) return self->Gone();
-                       self->Enqueue([self, buf, len] {
-                         self->proto_->OnMessage(buf, len);
-                       });
+                       if (!self->RunInline(buf, len)) {
+                         self->Enqueue([self, buf, len] {
+                           self->proto_->OnMessage(buf, len);
+                         });
+                       }
                        if (self->queued_.load() >= kMaxQueued) {
                          self->paused_ = true;  // resumed by the drainer
-                         return;
+                         // ... unless it finished before seeing the flag.
+                         if (self->queued_.load() >= kMaxQueued / 2) return;
+                         self->paused_ = false;
                        }
                        self->ReadHeader();
                      });
+  }
+
+  // Requests that touch no storage (ECHO, LOCK, OPLOCK_BREAK, CANCEL; one
+  // per message, not encrypted) run on the I/O thread when nothing else of
+  // this connection is queued: no hop to a worker and back, which is most
+  // of their cost. Order is kept: they run only when the queue is idle.
+  bool RunInline(const std::shared_ptr<char[]>& buf, size_t len) {
+    const auto* p = reinterpret_cast<const unsigned char*>(buf.get());
+    if (len < kSmb2HeaderSize || len > 4096 || p[0] != 0xFE || p[1] != 'S' ||
+        p[2] != 'M' || p[3] != 'B') {
+      return false;
+    }
+    uint16_t cmd = p[12] | (p[13] << 8);
+    uint32_t next = p[20] | (p[21] << 8) | (p[22] << 16) |
+                    (static_cast<uint32_t>(p[23]) << 24);
+    if (next != 0 || (cmd != kEcho && cmd != kLock && cmd != kOplockBreak &&
+                      cmd != kCancel)) {
+      return false;
+    }
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (draining_ || !queue_.empty()) return false;
+      draining_ = true;  // keeps workers out while this runs
+    }
+    proto_->OnMessage(buf, len);
+    bool start = false;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      draining_ = !queue_.empty();
+      start = draining_;
+    }
+    if (start) {
+      auto self = shared_from_this();
+      pool_->Work([self] { self->Drain(); });
+    }
+    return true;
   }
 
   void Enqueue(std::function<void()> fn) {
@@ -159,6 +201,7 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
     }
     auto self = shared_from_this();
     if (more) pool_->Work([self] { self->Drain(); });
+    if (!paused_.load()) return;  // reading goes on by itself
     asio::post(sock_.get_executor(), [self] {
       if (self->paused_ && self->queued_.load() < kMaxQueued / 2 &&
           !self->gone_) {
@@ -240,7 +283,7 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
   bool writing_ = false;
   bool close_after_writes_ = false;
   bool gone_ = false;
-  bool paused_ = false;
+  std::atomic<bool> paused_{false};  // written on the I/O thread only
   // Serial queue.
   std::mutex mu_;
   std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)

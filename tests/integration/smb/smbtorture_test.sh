@@ -44,7 +44,7 @@ fi
 rc=0
 python3 "$here/torture_run.py" --port "$smb_port" --user "$SMB_ALICE" \
   --server "$smb_server" --results "$results" --raw-dir "$tmp/raw" \
-  --per-run 150 --per-test 60 --budget 840 "${judge[@]}" "${suites[@]}" || rc=$?
+  --per-run 400 --per-test 60 --budget 840 "${judge[@]}" "${suites[@]}" || rc=$?
 echo "results: $results"
 if ! kill -0 "$smb_pid" 2>/dev/null; then
   echo "FAIL: $smb_server is no longer running after the suites"
