@@ -181,7 +181,10 @@ uint32_t SmbConnection::CloseOpen(Open* o) {
   }
   if (o->vfs_handle) (void)st_->vfs->Release(o->vfs_handle);
   if (o->ino != kInvalidInode && !o->pipe) {
-    if (o->delete_on_close) st_->files.SetDeletePending(o->ino, true);
+    if (o->delete_on_close) {
+      st_->files.SetDeletePending(o->ino, true);
+      if (o->is_dir && st_->notify) st_->notify->DeletePending(o->ino);
+    }
     if (st_->files.RemoveOpen(o->ino) && o->parent != kInvalidInode) {
       // Last close of a delete-pending file: remove the name, if it still
       // names this file (another protocol may have renamed it).

@@ -195,6 +195,7 @@ void SmbConnection::ChangeNotify(Call* c) {
   uint16_t flags = r.U16();
   uint32_t out_len = r.U32();
   SmbFileId fid = ReadFileId(&r);
+  uint32_t filter = r.U32();
   if (!r.ok()) {
     c->status = kStatusInvalidParameter;
     return;
@@ -203,6 +204,14 @@ void SmbConnection::ChangeNotify(Call* c) {
   if (!o) return;
   if (!o->is_dir) {
     c->status = kStatusInvalidParameter;
+    return;
+  }
+  if (!(o->access & 0x1 /* FILE_LIST_DIRECTORY */)) {
+    c->status = kStatusAccessDenied;
+    return;
+  }
+  if (st_->files.DeletePending(o->ino)) {
+    c->status = kStatusDeletePending;
     return;
   }
   if (c->req.next_command != 0) {
@@ -216,7 +225,7 @@ void SmbConnection::ChangeNotify(Call* c) {
     auto post = transport_->Poster();
     uint64_t vid = o->fid.volatile_id;
     o->notify_watch =
-        st_->notify->Watch(o->ino, flags & 0x1 /* WATCH_TREE */,
+        st_->notify->Watch(o->ino, flags & 0x1 /* WATCH_TREE */, filter,
                            [this, post, vid](const NotifyChange& ch) {
                              post([this, vid, ch] { OnNotifyChange(vid, ch); });
                            });
@@ -284,6 +293,13 @@ void SmbConnection::OnNotifyChange(uint64_t volatile_id,
   auto it = opens_.find(volatile_id);
   if (it == opens_.end()) return;
   Open* o = it->second.get();
+  if (change.action == kFileActionDeletePending) {
+    // The directory is going away: waiting watches end.
+    std::vector<uint64_t> ids;
+    ids.swap(o->notify_async_ids);
+    for (uint64_t id : ids) CompleteAsync(id, kStatusDeletePending, {});
+    return;
+  }
   if (o->notify_buffer.size() < 256) {
     o->notify_buffer.push_back(change);
   } else if (o->notify_buffer.back().action != kFileActionEnumDir) {

@@ -8,10 +8,10 @@ NotifyHub::NotifyHub(Vfs* vfs) : vfs_(vfs) {
 
 NotifyHub::~NotifyHub() { vfs_->Unsubscribe(token_); }
 
-uint64_t NotifyHub::Watch(InodeId dir, bool tree, Sink sink) {
+uint64_t NotifyHub::Watch(InodeId dir, bool tree, uint32_t filter, Sink sink) {
   std::lock_guard<std::mutex> g(mu_);
   uint64_t id = next_id_++;
-  by_dir_[dir].push_back(WatchEntry{id, tree, std::move(sink)});
+  by_dir_[dir].push_back(WatchEntry{id, tree, filter, std::move(sink)});
   if (tree) ++tree_watches_;
   return id;
 }
@@ -30,6 +30,18 @@ void NotifyHub::Unwatch(uint64_t id) {
   }
 }
 
+void NotifyHub::DeletePending(InodeId dir) {
+  std::vector<Sink> sinks;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = by_dir_.find(dir);
+    if (it == by_dir_.end()) return;
+    for (const WatchEntry& w : it->second) sinks.push_back(w.sink);
+  }
+  NotifyChange ch{kFileActionDeletePending, {}};
+  for (const Sink& s : sinks) s(ch);
+}
+
 void NotifyHub::OnChange(const ChangeEvent& ev) {
   if (ev.kind != ChangeEvent::Kind::kEntryAdded &&
       ev.kind != ChangeEvent::Kind::kEntryRemoved) {
@@ -44,11 +56,25 @@ void NotifyHub::OnChange(const ChangeEvent& ev) {
   {
     std::lock_guard<std::mutex> g(mu_);
     if (by_dir_.empty()) return;
+    any_tree = tree_watches_ > 0;
+    if (by_dir_.find(ev.parent) == by_dir_.end() && !any_tree) return;
+  }
+  // A directory or a file (a removed name's inode may be gone: both).
+  uint32_t kind = kNotifyChangeFileName | kNotifyChangeDirName;
+  if (ev.ino != kInvalidInode) {
+    auto a = vfs_->GetAttr(ev.ino);
+    if (a.ok()) {
+      kind = a->inode.is_dir() ? kNotifyChangeDirName : kNotifyChangeFileName;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> g(mu_);
     auto it = by_dir_.find(ev.parent);
     if (it != by_dir_.end()) {
-      for (const WatchEntry& w : it->second) now.push_back(w.sink);
+      for (const WatchEntry& w : it->second) {
+        if (w.filter & kind) now.push_back(w.sink);
+      }
     }
-    any_tree = tree_watches_ > 0;
   }
   for (const Sink& s : now) s(direct);
   if (!any_tree) return;

@@ -26,8 +26,14 @@ namespace concordfs::smb {
 
 inline constexpr uint32_t kFileActionAdded = 1;
 inline constexpr uint32_t kFileActionRemoved = 2;
-// Not an action on the wire: "too much changed, enumerate again".
+// Not actions on the wire: "too much changed, enumerate again", and "the
+// watched directory is being deleted" (waiting watches end with
+// STATUS_DELETE_PENDING).
 inline constexpr uint32_t kFileActionEnumDir = 0xFFFFFFFF;
+inline constexpr uint32_t kFileActionDeletePending = 0xFFFFFFFE;
+// Completion filter bits that name changes report under.
+inline constexpr uint32_t kNotifyChangeFileName = 0x1;
+inline constexpr uint32_t kNotifyChangeDirName = 0x2;
 
 struct NotifyChange {
   uint32_t action = 0;
@@ -42,13 +48,18 @@ class NotifyHub {
   NotifyHub(const NotifyHub&) = delete;
   NotifyHub& operator=(const NotifyHub&) = delete;
 
-  uint64_t Watch(InodeId dir, bool tree, Sink sink);
+  // `filter`: the CHANGE_NOTIFY completion filter; names of files are
+  // reported under FILE_NAME, of directories under DIR_NAME.
+  uint64_t Watch(InodeId dir, bool tree, uint32_t filter, Sink sink);
   void Unwatch(uint64_t id);
+  // `dir` was marked for deletion: its watches are told.
+  void DeletePending(InodeId dir);
 
  private:
   struct WatchEntry {
     uint64_t id;
     bool tree;
+    uint32_t filter;
     Sink sink;
   };
   void OnChange(const ChangeEvent& ev);
