@@ -1013,6 +1013,31 @@ constexpr KeySpec kSmbKeys[] = {
     {"shares", SetSmbShares, EmitSmbShares},
 };
 
+// A Unix socket path fits in sockaddr_un::sun_path (108 bytes with its NUL;
+// the daemon also binds "<path>.new" before renaming it into place).
+constexpr size_t kMaxSocketPath = 107 - 4;
+
+Status SetSocketPath(const Field& f, Config* c) {
+  std::string text;
+  CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+  if (text.empty()) {  // the default: under data_dir
+    c->admin_socket.clear();
+    return Status::Ok();
+  }
+  CFS_RETURN_IF_ERROR(SetPath<&Config::admin_socket>(f, c));
+  if (c->admin_socket.size() > kMaxSocketPath) {
+    return f.BadValue(text, "a socket path of at most " +
+                                std::to_string(kMaxSocketPath) + " bytes");
+  }
+  return Status::Ok();
+}
+
+constexpr KeySpec kAdminKeys[] = {
+    {"enabled", SetBool<&Config::admin_enabled>,
+     EmitBool<&Config::admin_enabled>},
+    {"socket", SetSocketPath, EmitPath<&Config::admin_socket>},
+};
+
 Status SetSmbSection(const Field& f, Config* c) {
   CFS_RETURN_IF_ERROR(SetSection<kSmbKeys>(f, c));
   if (f.value.IsMap()) CFS_RETURN_IF_ERROR(CheckSmbShareUsers(f, *c));
@@ -1036,6 +1061,7 @@ constexpr KeySpec kTopKeys[] = {
     {"mount", SetSection<kMountKeys>, EmitSection<kMountKeys>},
     {"nfs", SetSection<kNfsKeys>, EmitSection<kNfsKeys>},
     {"smb", SetSmbSection, EmitSection<kSmbKeys>},
+    {"admin", SetSection<kAdminKeys>, EmitSection<kAdminKeys>},
 };
 
 // ---- walking mappings ----
@@ -1196,6 +1222,9 @@ Result<Config> ParseConfig(std::string_view yaml_text, std::string_view origin,
   }
   CFS_RETURN_IF_ERROR(ResolvePath(origin, base_dir, &c.data_dir));
   CFS_RETURN_IF_ERROR(ResolvePath(origin, base_dir, &c.mount_path));
+  if (!c.admin_socket.empty()) {
+    CFS_RETURN_IF_ERROR(ResolvePath(origin, base_dir, &c.admin_socket));
+  }
   return c;
 }
 

@@ -98,6 +98,12 @@ struct Config {
   // comment, read_only, users (names from `users:`; empty: all) and encrypt.
   bool smb_enabled = true;
   smb::SmbOptions smb;
+  // Section `admin:` (keys enabled, socket): the admin socket concordctl
+  // talks to (a Unix-domain socket, mode 0600). An empty socket means
+  // <data_dir>/admin.sock (decided at start, so --data-dir moves it too);
+  // a relative one resolves like data_dir and is absolute after parsing.
+  bool admin_enabled = true;
+  std::string admin_socket;
 
   bool operator==(const Config&) const = default;
 };

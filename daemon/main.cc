@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/admin_server.h"
 #include "daemon/backend.h"
 #include "daemon/config.h"
 #include "daemon/nfs_service.h"
@@ -177,6 +178,7 @@ int RunFsck(const Config& config, bool repair) {
 }
 
 int RunDaemon(const Config& config) {
+  const NanoTime started = Clock::Default()->Now();  // for `concordctl status`
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t stop;
   sigemptyset(&stop);
@@ -248,11 +250,27 @@ int RunDaemon(const Config& config) {
   } else {
     CFS_LOG_INFO("SMB disabled (smb.enabled: false)");
   }
+  // The admin socket (concordctl): started last, stopped first.
+  std::unique_ptr<AdminServer> admin;
+  if (config.admin_enabled) {
+    admin = std::make_unique<AdminServer>(AdminSources{
+        &backend, nfs.get(), smb.get(), fuse ? config.mount_path : "",
+        AdminSocketPath(config), started});
+    st = admin->Start();
+    if (!st.ok()) {
+      CFS_LOG_ERROR("cannot serve the admin socket: {}", st.ToString());
+      if (smb) smb->Stop();
+      if (nfs) nfs->Stop();
+      if (fuse) fuse->Stop();
+      return 3;
+    }
+  }
   CFS_LOG_INFO("running; Ctrl-C or SIGTERM stops");
 
   int sig = 0;
   sigwait(&stop, &sig);
   CFS_LOG_INFO("{} received, stopping", strsignal(sig));
+  if (admin) admin->Stop();
   if (smb) smb->Stop();
   if (nfs) nfs->Stop();
   if (fuse) fuse->Stop();

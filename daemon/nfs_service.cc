@@ -198,6 +198,13 @@ uint16_t NfsService::portmap_port() const {
   return portmap_server_ ? portmap_server_->port() : 0;
 }
 
+std::vector<std::string> NfsService::LockHosts() const {
+  std::vector<std::string> out;
+  if (!nsm_state_) return out;
+  for (const auto& [name, peer] : nsm_state_->Hosts()) out.push_back(name);
+  return out;
+}
+
 std::vector<std::string> NfsService::Describe() const {
   const Config& c = backend_->config();
   std::vector<std::string> out;

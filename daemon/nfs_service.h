@@ -37,6 +37,10 @@ class NfsService {
   uint16_t portmap_port() const;
   // One line per listener, for the start-up log.
   std::vector<std::string> Describe() const;
+  // Names of the client hosts holding NLM locks (the NSM monitor list), and
+  // the portmapper set up ("embedded", "system", ...): for the admin socket.
+  std::vector<std::string> LockHosts() const;
+  const std::string& portmapper_mode() const { return portmapper_mode_; }
 
  private:
   Status StartPortmapper(const std::vector<rpc::Mapping>& ours);

@@ -427,7 +427,10 @@ TEST(ConfigTest, DumpText) {
             "  oplocks: true\n"
             "  oplock_break_timeout_ms: 35000\n"
             "  users: []\n"
-            "  shares: []\n");
+            "  shares: []\n"
+            "admin:\n"
+            "  enabled: true\n"
+            "  socket: \"\"\n");
 }
 
 TEST(ConfigTest, NfsSection) {
@@ -532,6 +535,37 @@ TEST(ConfigTest, LockSection) {
   EXPECT_EQ(Error("locks: {max_total: 0}"),
             "c.yaml:1:20: bad value '0' for 'locks.max_total': expected an "
             "integer from 1 to 18446744073709551615");
+}
+
+TEST(ConfigTest, AdminSection) {
+  Config d;
+  EXPECT_TRUE(d.admin_enabled);
+  EXPECT_EQ(d.admin_socket, "");  // <data_dir>/admin.sock
+  Result<Config> c =
+      ParseConfig("admin: {enabled: no, socket: run/a.sock}", "c.yaml", "/b");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->admin_enabled);
+  EXPECT_EQ(c->admin_socket, "/b/run/a.sock");
+  c = Parse("admin: {socket: \"\"}");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->admin_socket, "");
+  EXPECT_EQ(Error("admin: {socket: [a]}"),
+            "c.yaml:1:17: expected a scalar value for 'admin.socket', got a "
+            "sequence");
+  EXPECT_EQ(Error("admin: {socket: /" + std::string(110, 'x') + "}"),
+            "c.yaml:1:17: bad value '/" + std::string(110, 'x') +
+                "' for 'admin.socket': expected a socket path of at most 103 "
+                "bytes");
+  EXPECT_EQ(Error("admin: {port: 1}"),
+            "c.yaml:1:9: unknown key 'port' in 'admin' (known keys: enabled, "
+            "socket)");
+  // Dumped and read back.
+  Config x = DefaultsAt("/d");
+  x.admin_enabled = false;
+  x.admin_socket = "/run/concordfs/admin.sock";
+  Result<Config> back = ParseConfig(DumpConfig(x), "dump", "/");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, x);
 }
 
 TEST(ConfigTest, SmbDefaults) {
