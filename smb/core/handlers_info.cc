@@ -421,6 +421,8 @@ void SmbConnection::SetInfo(Call* c) {
       }
       st_->files.SetDeletePending(o->ino, del);
       if (!del) o->delete_on_close = false;
+      // Watches of a directory being deleted end (DELETE_PENDING).
+      if (del && o->is_dir && st_->notify) st_->notify->DeletePending(o->ino);
       return done();
     }
     case 14: {  // FilePositionInformation

@@ -9,11 +9,48 @@ NotifyHub::NotifyHub(Vfs* vfs) : vfs_(vfs) {
 NotifyHub::~NotifyHub() { vfs_->Unsubscribe(token_); }
 
 uint64_t NotifyHub::Watch(InodeId dir, bool tree, uint32_t filter, Sink sink) {
+  bool indexed;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    indexed = by_dir_.count(dir) != 0;
+  }
+  // The directory's entries, for naming modified ones (read outside the
+  // mutex; events in between are caught up by the entry events).
+  std::unordered_map<InodeId, std::string> names;
+  bool complete = true;
+  if (!indexed) {
+    OpContext root;
+    Status st =
+        vfs_->ReadDir(root, dir, 0, 0, false, [&](const ReadDirEntry& e) {
+          if (e.name == "." || e.name == "..") return true;
+          names.emplace(e.ino, e.name);
+          if (names.size() > kMaxIndexed) {
+            complete = false;
+            return false;
+          }
+          return true;
+        });
+    if (!st.ok() || !complete) names.clear();
+  }
   std::lock_guard<std::mutex> g(mu_);
   uint64_t id = next_id_++;
-  by_dir_[dir].push_back(WatchEntry{id, tree, filter, std::move(sink)});
+  auto& v = by_dir_[dir];
+  if (v.empty()) IndexLocked(dir, names);
+  v.push_back(WatchEntry{id, tree, filter, std::move(sink)});
   if (tree) ++tree_watches_;
   return id;
+}
+
+void NotifyHub::IndexLocked(
+    InodeId dir, const std::unordered_map<InodeId, std::string>& names) {
+  for (const auto& [ino, name] : names)
+    entries_.emplace(ino, std::pair(dir, name));
+}
+
+void NotifyHub::UnindexLocked(InodeId dir) {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    it = it->second.first == dir ? entries_.erase(it) : std::next(it);
+  }
 }
 
 void NotifyHub::Unwatch(uint64_t id) {
@@ -24,7 +61,10 @@ void NotifyHub::Unwatch(uint64_t id) {
       if (w->id != id) continue;
       if (w->tree) --tree_watches_;
       v.erase(w);
-      if (v.empty()) by_dir_.erase(it);
+      if (v.empty()) {
+        UnindexLocked(it->first);
+        by_dir_.erase(it);
+      }
       return;
     }
   }
@@ -42,10 +82,47 @@ void NotifyHub::DeletePending(InodeId dir) {
   for (const Sink& s : sinks) s(ch);
 }
 
+void NotifyHub::OnModified(const ChangeEvent& ev) {
+  // Attribute changes report under ATTRIBUTES, LAST_WRITE, LAST_ACCESS,
+  // CREATION, EA and SECURITY; data changes under SIZE and LAST_WRITE.
+  uint32_t mask = ev.kind == ChangeEvent::Kind::kData ? 0x8 | 0x10 : 0x1F4;
+  std::vector<std::pair<Sink, std::string>> out;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (entries_.empty()) return;
+    auto [b, e] = entries_.equal_range(ev.ino);
+    for (auto it = b; it != e; ++it) {
+      auto d = by_dir_.find(it->second.first);
+      if (d == by_dir_.end()) continue;
+      for (const WatchEntry& w : d->second) {
+        if (w.filter & mask) out.emplace_back(w.sink, it->second.second);
+      }
+    }
+  }
+  for (auto& [sink, name] : out) sink(NotifyChange{kFileActionModified, name});
+}
+
 void NotifyHub::OnChange(const ChangeEvent& ev) {
-  if (ev.kind != ChangeEvent::Kind::kEntryAdded &&
-      ev.kind != ChangeEvent::Kind::kEntryRemoved) {
-    return;
+  if (ev.kind == ChangeEvent::Kind::kAttr ||
+      ev.kind == ChangeEvent::Kind::kData) {
+    return OnModified(ev);
+  }
+  {
+    // Keep the watched directories' entry index current.
+    std::lock_guard<std::mutex> g(mu_);
+    if (by_dir_.count(ev.parent)) {
+      if (ev.kind == ChangeEvent::Kind::kEntryAdded) {
+        entries_.emplace(ev.ino, std::pair(ev.parent, ev.name));
+      } else {
+        auto [b, e] = entries_.equal_range(ev.ino);
+        for (auto it = b; it != e; ++it) {
+          if (it->second.first == ev.parent && it->second.second == ev.name) {
+            entries_.erase(it);
+            break;
+          }
+        }
+      }
+    }
   }
   NotifyChange direct{ev.kind == ChangeEvent::Kind::kEntryAdded
                           ? kFileActionAdded

@@ -3,7 +3,11 @@
 // waiting SMB client like one created over SMB).
 //
 // A watch names a directory; names added to or removed from it are
-// delivered as FILE_ACTION_ADDED / FILE_ACTION_REMOVED with the name. A
+// delivered as FILE_ACTION_ADDED / FILE_ACTION_REMOVED with the name, and
+// changes of the attributes or data of its entries as FILE_ACTION_MODIFIED
+// (the hub keeps an inode -> name index of each watched directory, read
+// once when the first watch on it starts and kept current from the events;
+// a directory of more than kMaxIndexed entries is not itemized). A
 // WATCH_TREE watch also learns of changes deeper down, delivered as
 // "enumerate the directory again" (the names of intermediate directories
 // are not tracked), which is what Windows answers when it cannot list the
@@ -26,6 +30,7 @@ namespace concordfs::smb {
 
 inline constexpr uint32_t kFileActionAdded = 1;
 inline constexpr uint32_t kFileActionRemoved = 2;
+inline constexpr uint32_t kFileActionModified = 3;
 // Not actions on the wire: "too much changed, enumerate again", and "the
 // watched directory is being deleted" (waiting watches end with
 // STATUS_DELETE_PENDING).
@@ -62,7 +67,13 @@ class NotifyHub {
     uint32_t filter;
     Sink sink;
   };
+  static constexpr size_t kMaxIndexed = 100000;
   void OnChange(const ChangeEvent& ev);
+  void OnModified(const ChangeEvent& ev);
+  // The entries of a newly watched directory, by inode.
+  void IndexLocked(InodeId dir,
+                   const std::unordered_map<InodeId, std::string>& names);
+  void UnindexLocked(InodeId dir);
 
   Vfs* vfs_;
   uint64_t token_ = 0;
@@ -70,6 +81,9 @@ class NotifyHub {
   uint64_t next_id_ = 1;  // GUARDED_BY(mu_)
   std::unordered_map<InodeId, std::vector<WatchEntry>> by_dir_;  // GUARDED_BY
   size_t tree_watches_ = 0;  // GUARDED_BY(mu_)
+  // Entries of watched directories: inode -> (directory, name).
+  std::unordered_multimap<InodeId, std::pair<InodeId, std::string>>
+      entries_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace concordfs::smb
