@@ -20,7 +20,7 @@ using ::testing::StartsWith;
 
 constexpr char kTopKeys[] =
     "(known keys: data_dir, store, sync, log_level, atime, content_fd_cache, "
-    "root, locks, mount, nfs, smb)";
+    "root, locks, mount, nfs, smb, admin)";
 
 Result<Config> Parse(std::string_view text) {
   return ParseConfig(text, "c.yaml", "/base");
