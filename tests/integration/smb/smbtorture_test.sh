@@ -30,7 +30,7 @@ command -v smbtorture > /dev/null ||
 suites=(${SMB_TORTURE_SUITES:-smb2.connect smb2.read smb2.getinfo smb2.setinfo
   smb2.dir smb2.rename smb2.create smb2.delete-on-close-perms smb2.timestamps
   smb2.credits smb2.compound smb2.lock smb2.sharemode smb2.deny smb2.oplock
-  smb2.lease})
+  smb2.lease smb2.notify})
 
 smb_start
 echo "server: $smb_server on 127.0.0.1:$smb_port (user alice, uid 0)"
@@ -44,7 +44,8 @@ fi
 rc=0
 python3 "$here/torture_run.py" --port "$smb_port" --user "$SMB_ALICE" \
   --server "$smb_server" --results "$results" --raw-dir "$tmp/raw" \
-  --per-run 400 --per-test 60 --budget 840 "${judge[@]}" "${suites[@]}" || rc=$?
+  --per-run 400 --per-test 60 --suite-per-test smb2.notify=20 \
+  --budget 1000 "${judge[@]}" "${suites[@]}" || rc=$?
 echo "results: $results"
 if ! kill -0 "$smb_pid" 2>/dev/null; then
   echo "FAIL: $smb_server is no longer running after the suites"

@@ -195,6 +195,10 @@ def main():
     ap.add_argument("--reference")
     ap.add_argument("--per-run", type=int, default=120)
     ap.add_argument("--per-test", type=int, default=45)
+    # A suite whose tests are all quick may get a shorter watchdog, so a
+    # test that waits forever for a notification costs little:
+    # --suite-per-test smb2.notify=20
+    ap.add_argument("--suite-per-test", action="append", default=[])
     ap.add_argument("--budget", type=int, default=420)
     ap.add_argument("--option", action="append", default=[])
     ap.add_argument("suites", nargs="+")
@@ -209,9 +213,12 @@ def main():
                               text=True).stdout.strip().splitlines() or ["?"])[-1].replace("Version ", "")
     all_results = []
     counts = collections.OrderedDict()
+    suite_per_test = dict((k, int(v)) for k, v in
+                          (o.split("=", 1) for o in a.suite_per_test))
     for suite in a.suites:
         t0 = time.monotonic()
-        res = run_suite(suite, base, a.raw_dir, a.per_run, a.per_test, deadline)
+        res = run_suite(suite, base, a.raw_dir, a.per_run,
+                        suite_per_test.get(suite, a.per_test), deadline)
         secs = time.monotonic() - t0
         c = collections.Counter(r for _, (r, _) in res)
         counts[suite] = (c, secs)
