@@ -190,7 +190,7 @@ std::string FormatStatus(const Json& r) {
                     std::to_string(Uint(locks, "nfs")) + " nfs, " +
                     std::to_string(Uint(locks, "smb")) + " smb), " +
                     std::to_string(Uint(locks, "waiting")) + " waiting");
-  out += FormatGrace(Member(r, "grace"));
+  out += "grace: " + FormatGrace(Member(r, "grace"));
   return out;
 }
 

@@ -47,7 +47,8 @@ options:
 Serves the backend (LevelDB metadata + content store) through a local FUSE
 mount, over NFSv3 (with MOUNT, NLM, NSM and a portmapper) on nfs.address
 and over SMB2/3 on smb.address; every fcntl/flock, NLM and SMB byte-range
-lock is in one lock manager.
+lock is in one lock manager. `concordctl` (the admin CLI) talks to the
+daemon over its admin socket (admin.socket, default <data_dir>/admin.sock).
 exit status: 0 ok, 1 inconsistent store (fsck), 2 usage/config error,
 3 runtime error.
 )";

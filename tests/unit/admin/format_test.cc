@@ -88,7 +88,7 @@ TEST(AdminFormatTest, Status) {
             "/       127.0.0.0/8,::1  rw\n"
             "smb: disabled\n"
             "locks: 3 held (1 local, 2 nfs, 0 smb), 1 waiting\n"
-            "not in grace\n");
+            "grace: not in grace\n");
 }
 
 }  // namespace
