@@ -571,6 +571,7 @@ resolved:
     intent.lease_id = lease_id;
     intent.access = desired;
     intent.overwrite = overwrite;
+    intent.deleting = options & kOptDeleteOnClose;
     bool cached = st_->oplocks && !ino.is_dir();
     if (!register_share(ino.id, desired)) {
       if (cached && !(c->create_stage & kStageHandleBreaks) &&

@@ -197,9 +197,10 @@ bool OplockTable::BreakForOpen(uint64_t file, const OpenIntent& intent,
           // A sharing violation costs only the handle caching that may be
           // keeping the conflicting open alive.
           if (in->break_handles) return state & ~kH;
-          if (stat && !in->overwrite) return state;
+          if (stat && !in->overwrite && !in->deleting) return state;
           uint32_t t = state & ~kW;
           if (in->overwrite) t &= ~kR;
+          if (in->deleting) t &= ~kH;
           return t;
         },
         const_cast<OpenIntent*>(&intent), intent.lease_id, 0, std::move(done),

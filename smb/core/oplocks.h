@@ -87,6 +87,8 @@ struct OpenIntent {
                                // (a "stat open") breaks nothing
   bool overwrite = false;      // overwrite/supersede: read caching goes too
   bool break_handles = false;  // a sharing violation: handle caching goes
+  bool deleting = false;       // delete-on-close: other opens' cached handles
+                               // would keep the name alive, handle caching goes
 };
 
 struct GrantRequest {
