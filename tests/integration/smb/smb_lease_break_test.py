@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """SMB leases and oplocks are broken before a conflicting access from the
 FUSE mount, and the local access waits for the client's acknowledgement
-(or the break timeout): real clients only, impacket's SMB2 client (CREATE
+(or the break timeout); an NFS READ (libnfs) breaks write caching and gets
+the flushed data, or NFS3ERR_JUKEBOX while the break is unanswered: real
+clients only, impacket's SMB2 client (CREATE
 with a lease or oplock, the break notifications and acknowledgements built
 from its structures) and the kernel's FUSE client in separate processes.
 
@@ -302,6 +304,51 @@ def oplock_vs_local_reader(c, mnt):
     c.close(fid)
 
 
+def lease_vs_nfs_reader(c, mnt, nfs_port):
+    print("-- an RWH lease with unwritten data, then an NFS READ (libnfs)")
+    name = "nfsread.txt"
+    key = os.urandom(16)
+    fid, level, state = c.create(name, OPLOCK_LEASE, key, R | W | H)
+    check(state == R | W | H, "RWH lease granted", state)
+    c.write(fid, 0, b"0000000")  # (an empty file would not be read)
+    url = "nfs://127.0.0.1//%s?nfsport=%d&mountport=%d&version=3" % (
+        name, nfs_port, nfs_port)
+    reader = subprocess.Popen(["nfs-cat", url], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    brk = c.next_break(5)
+    check(brk is not None and brk["new"] == R | H,
+          "the NFS READ breaks write caching (RWH -> RH)", brk)
+    # The client flushes what it cached, then acknowledges at once: the
+    # READ (which waits up to 100 ms) returns the flushed data.
+    c.write(fid, 0, b"flushed")
+    if brk is not None:
+        check(c.ack_lease(key, R | H) == 0, "acknowledged to RH")
+    out, _ = reader.communicate(timeout=30)
+    if reader.returncode != 0:
+        # The acknowledgement came after the server's 100 ms: the READ got
+        # NFS3ERR_JUKEBOX; retry as a kernel client does.
+        print("(the READ got NFS3ERR_JUKEBOX; retrying)")
+        reader = subprocess.Popen(["nfs-cat", url], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        out, _ = reader.communicate(timeout=30)
+    check(reader.returncode == 0 and out == "flushed",
+          "the NFS READ returns the data the SMB client flushed",
+          repr((reader.returncode, out)))
+    c.close(fid)
+    print("-- the same without an acknowledgement")
+    fid, level, state = c.create(name, OPLOCK_LEASE, key, R | W | H)
+    reader = subprocess.Popen(["nfs-cat", url], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    brk = c.next_break(5)
+    out, _ = reader.communicate(timeout=30)
+    # NFS3ERR_JUKEBOX: kernel clients retry; libnfs's tool reports failure.
+    check(brk is not None and reader.returncode != 0,
+          "an unacknowledged break answers the NFS READ with NFS3ERR_JUKEBOX "
+          "(libnfs reports a failed read) rather than stale data",
+          repr((reader.returncode, out)))
+    c.close(fid)
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -320,6 +367,7 @@ def main():
                          lease_not_granted_next_to_local_writer,
                          oplock_vs_local_reader):
             scenario(c, daemon.mnt)
+        lease_vs_nfs_reader(c, daemon.mnt, daemon.nfs_port)
     except Exception as e:  # a failed step: report, clean up
         print("FAIL: %s: %s" % (type(e).__name__, e))
         m.failures.append(str(e))
