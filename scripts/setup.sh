@@ -9,7 +9,7 @@ packages=(
   g++ cmake ninja-build pkg-config ccache clang-format make git
   # libraries (why each one is here: README.md, "Dependencies")
   libleveldb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libfuse3-dev
-  libboost-dev libssl-dev nlohmann-json3-dev
+  libboost-dev libssl-dev nlohmann-json3-dev prometheus-cpp-dev
   # runtime: the FUSE mount helper and kernel interface
   fuse3
   # tests and benchmarks (clang + its runtime: the libFuzzer targets)
