@@ -7,10 +7,23 @@
 // client's NLM port up. Run it where that portmapper belongs to the test
 // (smb_lock_matrix_test.py runs rpcbind in a private network namespace).
 //
-//   nlm_lockcli NFS_PORT PMAP_PORT FILE_NAME
+//   nlm_lockcli [OPTIONS] NFS_PORT PMAP_PORT FILE_NAME
 //
-// FILE_NAME names a file in the root of the daemon's "/" export; its handle
-// comes from MOUNT + LOOKUP. Then one command a line on stdin, one answer
+// FILE_NAME names a file in the root of the export (default "/"); its handle
+// comes from MOUNT + LOOKUP. Options, for servers other than concordfs
+// (tools/lock_harness.py passes them):
+//   --host ADDR        the server's IPv4 address (127.0.0.1)
+//   --mount-port P     its MOUNT port (NFS_PORT)
+//   --nlm-port P       its NLM port (NFS_PORT)
+//   --export PATH      the export to mount ("/")
+//   --caller NAME      caller_name of every request (nlm-lockcli); Ganesha
+//                      looks the client up by this name: "localhost"
+//   --takeover         when the server's own NLM service is registered with
+//                      the same portmapper (client and server on one host),
+//                      replace that mapping by ours (PMAP UNSET + SET from a
+//                      reserved port) and put it back at exit
+// A GRANTED_MSG callback (Ganesha's) is answered by a GRANTED_RES call to
+// the server's NLM port. Then one command a line on stdin, one answer
 // line each on stdout ("ready" first). Commands (x: exclusive, s: shared):
 //   test SVID OFFSET LEN x|s    granted, or denied with the holder:
 //                               "denied excl=E svid=S oh=H off=O len=L"
@@ -60,7 +73,21 @@ namespace {
 constexpr uint32_t kNlmProg = 100021;
 constexpr uint32_t kNlmGranted = 5;
 constexpr uint32_t kNlmGrantedMsg = 10;
-constexpr const char* kCaller = "nlm-lockcli";
+constexpr uint32_t kNlmGrantedRes = 15;
+constexpr uint32_t kPmapProg = 100000;
+
+// Set once from the command line, before any thread starts.
+std::string g_host = "127.0.0.1";
+std::string g_caller = "nlm-lockcli";
+uint16_t g_nlm_port = 0;
+
+sockaddr_in HostAddr(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  ::inet_pton(AF_INET, g_host.c_str(), &a.sin_addr);
+  return a;
+}
 
 // Answer lines come from the main thread and callback lines from the
 // listener thread: one mutex keeps each line whole.
@@ -121,6 +148,11 @@ class XdrOut {
     for (int s = 24; s >= 0; s -= 8) b_.push_back(static_cast<char>(v >> s));
     return *this;
   }
+  XdrOut& CallHeader(uint32_t xid, uint32_t prog, uint32_t vers,
+                     uint32_t proc) {  // AUTH_NONE
+    for (uint32_t v : {xid, 0u, 2u, prog, vers, proc, 0u, 0u, 0u, 0u}) U32(v);
+    return *this;
+  }
   XdrOut& Opaque(std::string_view s) {
     U32(static_cast<uint32_t>(s.size()));
     b_.append(s);
@@ -144,8 +176,8 @@ class Rpc {
 
   bool Connect(uint16_t port, int program, int version) {
     int rc = Call([&](rpc_context* r, rpc_cb cb, void* priv) {
-      return rpc_connect_port_async(r, "127.0.0.1", port, program, version, cb,
-                                    priv);
+      return rpc_connect_port_async(r, g_host.c_str(), port, program, version,
+                                    cb, priv);
     });
     return rc == RPC_STATUS_SUCCESS;
   }
@@ -187,11 +219,12 @@ class Rpc {
   std::function<void(void*)> on_reply_;
 };
 
-// The handle of `name` in the root of the "/" export (empty on failure).
-std::string LookUp(uint16_t port, const std::string& name) {
+// The handle of `name` in the root of `export_path` (empty on failure).
+std::string LookUp(uint16_t mount_port, uint16_t port,
+                   const std::string& export_path, const std::string& name) {
   Rpc mnt;
-  if (!mnt.Connect(port, MOUNT_PROGRAM, MOUNT_V3)) return {};
-  std::string root_path = "/";
+  if (!mnt.Connect(mount_port, MOUNT_PROGRAM, MOUNT_V3)) return {};
+  std::string root_path = export_path;
   std::string root;
   mnt.Call(
       [&](rpc_context* r, rpc_cb cb, void* priv) {
@@ -383,10 +416,64 @@ class CallbackListener {
     Say("callback granted svid=%u off=%llu len=%llu excl=%d", svid,
         static_cast<unsigned long long>(offset),
         static_cast<unsigned long long>(len), exclusive ? 1 : 0);
-    // GRANTED_MSG would be settled by a GRANTED_RES call; the server sends
-    // GRANTED to synchronous clients like this one, answered here.
-    if (proc == kNlmGrantedMsg) return {};
+    // GRANTED_MSG (Ganesha's) is settled by a GRANTED_RES call, sent and
+    // its reply awaited before anything else happens here, so an UNLOCK
+    // cannot overtake it.
+    if (proc == kNlmGrantedMsg) {
+      XdrOut res;
+      res.CallHeader(xid ^ 0x5a5a5a5au, kNlmProg, NLM_V4, kNlmGrantedRes)
+          .Opaque(cookie)
+          .U32(NLM4_GRANTED);
+      CallServer(xid ^ 0x5a5a5a5au, res.str());
+      return {};
+    }
     return reply.U32(0).Opaque(cookie).U32(NLM4_GRANTED).str();
+  }
+
+  // One call to the server's NLM port over a fresh TCP connection, waiting
+  // up to 2 s for the reply with `xid`.
+  static void CallServer(uint32_t xid, const std::string& call) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to = HostAddr(g_nlm_port);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to))) {
+      std::fprintf(stderr, "nlm_lockcli: GRANTED_RES: connect: %s\n",
+                   std::strerror(errno));
+      if (fd >= 0) ::close(fd);
+      return;
+    }
+    std::string rec =
+        XdrOut().U32(0x80000000u | static_cast<uint32_t>(call.size())).str() +
+        call;
+    bool ok = ::send(fd, rec.data(), rec.size(), MSG_NOSIGNAL) ==
+              static_cast<ssize_t>(rec.size());
+    std::string in;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (ok) {
+      if (in.size() >= 8) {
+        XdrIn h(in);
+        size_t len = h.U32() & 0x7fffffffu;
+        uint32_t rxid = h.U32();
+        if (in.size() >= 4 + len) {
+          if (rxid == xid) {
+            ::close(fd);
+            return;
+          }
+          in.erase(0, 4 + len);
+          continue;
+        }
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now())
+                      .count();
+      pollfd p{fd, POLLIN, 0};
+      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) break;
+      char buf[4096];
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      in.append(buf, static_cast<size_t>(n));
+    }
+    std::fprintf(stderr, "nlm_lockcli: no reply to GRANTED_RES\n");
+    ::close(fd);
   }
 
   int tcp_ = -1, udp_ = -1, wake_[2] = {-1, -1};
@@ -483,7 +570,7 @@ class NlmClient {
   nlm4_lock Alock(uint32_t svid, const std::string& oh, uint64_t off,
                   uint64_t len) {
     nlm4_lock l{};
-    l.caller_name = const_cast<char*>(kCaller);
+    l.caller_name = const_cast<char*>(g_caller.c_str());
     l.fh.data.data_len = static_cast<u_int>(fh_.size());
     l.fh.data.data_val = fh_.data();
     l.oh = const_cast<char*>(oh.c_str());
@@ -561,18 +648,136 @@ class NlmClient {
   uint32_t seq_ = 0;
 };
 
+// ---- --takeover: the portmapper names our NLM service, then the old one ----
+
+// One portmap v2 call to 127.0.0.1:PMAP_PORT over UDP from a reserved port
+// (rpcbind lets only such callers change a mapping the superuser made).
+// Returns the result word, or -1.
+int64_t PmapCall(uint16_t pmap_port, uint32_t proc, uint32_t prot,
+                 uint32_t port) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  for (uint16_t p = 1023; p >= 600; --p) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(p);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) break;
+    if (errno != EADDRINUSE) break;
+  }
+  static uint32_t xid = static_cast<uint32_t>(::getpid()) << 12;
+  ++xid;
+  XdrOut call;
+  call.CallHeader(xid, kPmapProg, 2, proc);
+  for (uint32_t v : {kNlmProg, static_cast<uint32_t>(NLM_V4), prot, port}) {
+    call.U32(v);
+  }
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(pmap_port);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (::sendto(fd, call.str().data(), call.str().size(), 0,
+                 reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0) {
+      break;
+    }
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, 1000) > 0) {
+      char buf[512];
+      ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n < 0) break;
+      XdrIn r(std::string_view(buf, static_cast<size_t>(n)));
+      if (r.U32() != xid || r.U32() != 1) continue;
+      uint32_t reply_stat = r.U32();
+      r.U32();
+      r.Opaque(400);  // verifier
+      uint32_t accept_stat = r.U32();
+      uint32_t result = r.U32();
+      ::close(fd);
+      if (!r.ok() || reply_stat != 0 || accept_stat != 0) return -1;
+      return result;
+    }
+  }
+  ::close(fd);
+  return -1;
+}
+
+constexpr uint32_t kPmapSet = 1, kPmapUnset = 2, kPmapGetPort = 3;
+struct Takeover {
+  uint16_t pmap_port = 0;
+  int64_t old_tcp = 0, old_udp = 0;
+  bool active = false;
+} g_takeover;
+
+void RestorePortmap() {
+  if (!g_takeover.active) return;
+  g_takeover.active = false;
+  uint16_t pm = g_takeover.pmap_port;
+  PmapCall(pm, kPmapUnset, 0, 0);
+  if (g_takeover.old_tcp > 0) {
+    PmapCall(pm, kPmapSet, IPPROTO_TCP, g_takeover.old_tcp);
+  }
+  if (g_takeover.old_udp > 0) {
+    PmapCall(pm, kPmapSet, IPPROTO_UDP, g_takeover.old_udp);
+  }
+}
+
+bool TakeOverPortmap(uint16_t pmap_port, uint16_t port) {
+  g_takeover.pmap_port = pmap_port;
+  g_takeover.old_tcp = PmapCall(pmap_port, kPmapGetPort, IPPROTO_TCP, 0);
+  g_takeover.old_udp = PmapCall(pmap_port, kPmapGetPort, IPPROTO_UDP, 0);
+  if (g_takeover.old_tcp < 0) return false;
+  g_takeover.active = true;
+  std::atexit(RestorePortmap);
+  PmapCall(pmap_port, kPmapUnset, 0, 0);
+  return PmapCall(pmap_port, kPmapSet, IPPROTO_TCP, port) == 1 &&
+         PmapCall(pmap_port, kPmapSet, IPPROTO_UDP, port) == 1 &&
+         PmapCall(pmap_port, kPmapGetPort, IPPROTO_TCP, 0) == port;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s NFS_PORT PMAP_PORT FILE_NAME\n", argv[0]);
+  std::vector<std::string> pos;
+  uint16_t mount_port = 0;
+  std::string export_path = "/";
+  bool takeover = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    bool has_value = i + 1 < argc;
+    if (a == "--host" && has_value) {
+      g_host = argv[++i];
+    } else if (a == "--mount-port" && has_value) {
+      mount_port = static_cast<uint16_t>(std::atoi(argv[++i]));
+    } else if (a == "--nlm-port" && has_value) {
+      g_nlm_port = static_cast<uint16_t>(std::atoi(argv[++i]));
+    } else if (a == "--export" && has_value) {
+      export_path = argv[++i];
+    } else if (a == "--caller" && has_value) {
+      g_caller = argv[++i];
+    } else if (a == "--takeover") {
+      takeover = true;
+    } else {
+      pos.push_back(a);
+    }
+  }
+  in_addr probe{};
+  if (pos.size() != 3 || ::inet_pton(AF_INET, g_host.c_str(), &probe) != 1) {
+    std::fprintf(stderr,
+                 "usage: %s [--host ADDR] [--mount-port P] [--nlm-port P] "
+                 "[--export PATH] [--caller NAME] [--takeover] NFS_PORT "
+                 "PMAP_PORT FILE_NAME\n",
+                 argv[0]);
     return 2;
   }
-  auto nfs_port = static_cast<uint16_t>(std::atoi(argv[1]));
-  auto pmap_port = static_cast<uint16_t>(std::atoi(argv[2]));
-  std::string fh = LookUp(nfs_port, argv[3]);
+  auto nfs_port = static_cast<uint16_t>(std::atoi(pos[0].c_str()));
+  auto pmap_port = static_cast<uint16_t>(std::atoi(pos[1].c_str()));
+  if (mount_port == 0) mount_port = nfs_port;
+  if (g_nlm_port == 0) g_nlm_port = nfs_port;
+  std::string fh = LookUp(mount_port, nfs_port, export_path, pos[2]);
   if (fh.empty()) {
-    Say("error: no handle for %s (MOUNT / LOOKUP on port %u)", argv[3],
+    Say("error: no handle for %s in %s (MOUNT on %s:%u, LOOKUP on port %u)",
+        pos[2].c_str(), export_path.c_str(), g_host.c_str(), mount_port,
         nfs_port);
     return 1;
   }
@@ -581,14 +786,15 @@ int main(int argc, char** argv) {
     Say("error: callback listener: %s", std::strerror(errno));
     return 1;
   }
-  if (!listener.Register(pmap_port)) {
+  if (takeover ? !TakeOverPortmap(pmap_port, listener.port())
+               : !listener.Register(pmap_port)) {
     Say("error: PMAP SET of NLM v4 at 127.0.0.1:%u refused or failed",
         pmap_port);
     return 1;
   }
   NlmClient nlm(fh);
-  if (!nlm.Connect(nfs_port)) {
-    Say("error: NLM connect to 127.0.0.1:%u", nfs_port);
+  if (!nlm.Connect(g_nlm_port)) {
+    Say("error: NLM connect to %s:%u", g_host.c_str(), g_nlm_port);
     return 1;
   }
   Say("ready callback-port=%u", listener.port());
@@ -597,5 +803,6 @@ int main(int argc, char** argv) {
     if (line.empty()) continue;
     nlm.Run(line);
   }
+  RestorePortmap();
   return 0;
 }
