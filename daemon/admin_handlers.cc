@@ -218,7 +218,9 @@ std::map<uint64_t, std::string> AdminHandler::PathsOf(
   std::deque<std::pair<InodeId, std::string>> dirs{{kRootInode, ""}};
   size_t visited = 0;
   while (!dirs.empty() && !want.empty() && visited < kPathWalkLimit) {
-    auto [dir, prefix] = dirs.front();
+    // (Not a structured binding: lambdas below capture these.)
+    InodeId dir = dirs.front().first;
+    std::string prefix = std::move(dirs.front().second);
     dirs.pop_front();
     Status st = md->ListEntries(dir, kFirstEntryCookie, [&](const DirEntry& e) {
       std::string path = prefix + "/" + e.name;
