@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fuse/fuse_internal.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 
 namespace concordfs::fuse_internal {
@@ -270,6 +271,7 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
   Result<std::string> d =
       Frontend(req)->vfs()->Read(ContextOf(req), ino, fi->fh, off, size);
   if (!d.ok()) return ReplyError(req, d.status());
+  metrics::AddBytesRead(metrics::Protocol::kFuse, d->size());
   fuse_reply_buf(req, d->data(), d->size());
 }
 
@@ -279,6 +281,7 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
   Result<Attr> a = Frontend(req)->vfs()->Write(ContextOf(req), ino, fi->fh, off,
                                                std::string_view(buf, size));
   if (!a.ok()) return ReplyError(req, a.status());
+  metrics::AddBytesWritten(metrics::Protocol::kFuse, size);
   fuse_reply_write(req, size);
 }
 
@@ -484,47 +487,61 @@ void OpForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) {
   fuse_reply_none(req);
 }
 
+// Counts and times every operation (metrics/metrics.h): the wrapper runs
+// the handler inside an OpTimer, so its time is until the reply is sent (or,
+// for a blocking lock, queued).
+template <uint32_t kOp, auto kFn>
+struct Timed;
+template <uint32_t kOp, typename... A, void (*kFn)(fuse_req_t, A...)>
+struct Timed<kOp, kFn> {
+  static void Run(fuse_req_t req, A... a) {
+    metrics::OpTimer timer(metrics::Protocol::kFuse, kOp);
+    kFn(req, a...);
+  }
+};
+
 fuse_lowlevel_ops MakeOps() {
   fuse_lowlevel_ops ops;
   std::memset(&ops, 0, sizeof(ops));
   ops.init = OpInit;
-  ops.lookup = OpLookup;
-  ops.forget = OpForget;
-  ops.forget_multi = OpForgetMulti;
-  ops.getattr = OpGetAttr;
-  ops.setattr = OpSetAttr;
-  ops.readlink = OpReadLink;
-  ops.mknod = OpMknod;
-  ops.mkdir = OpMkdir;
-  ops.unlink = OpUnlink;
-  ops.rmdir = OpRmdir;
-  ops.symlink = OpSymlink;
-  ops.rename = OpRename;
-  ops.link = OpLink;
-  ops.open = OpOpen;
-  ops.read = OpRead;
-  ops.write = OpWrite;
-  ops.flush = OpFlush;
-  ops.release = OpRelease;
-  ops.fsync = OpFsync;
-  ops.opendir = OpOpenDir;
-  ops.readdir = OpReadDir;
-  ops.readdirplus = OpReadDirPlus;
-  ops.releasedir = OpReleaseDir;
-  ops.fsyncdir = OpFsyncDir;
-  ops.statfs = OpStatFs;
-  ops.setxattr = OpSetXattr;
-  ops.getxattr = OpGetXattr;
-  ops.listxattr = OpListXattr;
-  ops.removexattr = OpRemoveXattr;
-  ops.access = OpAccess;
-  ops.create = OpCreate;
-  ops.getlk = OpGetLk;
-  ops.setlk = OpSetLk;
-  ops.flock = OpFlock;
-  ops.fallocate = OpFallocate;
-  ops.lseek = OpLseek;
-  ops.copy_file_range = OpCopyFileRange;
+  ops.lookup = Timed<metrics::kFuseLookup, OpLookup>::Run;
+  ops.forget = Timed<metrics::kFuseForget, OpForget>::Run;
+  ops.forget_multi = Timed<metrics::kFuseForgetMulti, OpForgetMulti>::Run;
+  ops.getattr = Timed<metrics::kFuseGetattr, OpGetAttr>::Run;
+  ops.setattr = Timed<metrics::kFuseSetattr, OpSetAttr>::Run;
+  ops.readlink = Timed<metrics::kFuseReadlink, OpReadLink>::Run;
+  ops.mknod = Timed<metrics::kFuseMknod, OpMknod>::Run;
+  ops.mkdir = Timed<metrics::kFuseMkdir, OpMkdir>::Run;
+  ops.unlink = Timed<metrics::kFuseUnlink, OpUnlink>::Run;
+  ops.rmdir = Timed<metrics::kFuseRmdir, OpRmdir>::Run;
+  ops.symlink = Timed<metrics::kFuseSymlink, OpSymlink>::Run;
+  ops.rename = Timed<metrics::kFuseRename, OpRename>::Run;
+  ops.link = Timed<metrics::kFuseLink, OpLink>::Run;
+  ops.open = Timed<metrics::kFuseOpen, OpOpen>::Run;
+  ops.read = Timed<metrics::kFuseRead, OpRead>::Run;
+  ops.write = Timed<metrics::kFuseWrite, OpWrite>::Run;
+  ops.flush = Timed<metrics::kFuseFlush, OpFlush>::Run;
+  ops.release = Timed<metrics::kFuseRelease, OpRelease>::Run;
+  ops.fsync = Timed<metrics::kFuseFsync, OpFsync>::Run;
+  ops.opendir = Timed<metrics::kFuseOpendir, OpOpenDir>::Run;
+  ops.readdir = Timed<metrics::kFuseReaddir, OpReadDir>::Run;
+  ops.readdirplus = Timed<metrics::kFuseReaddirplus, OpReadDirPlus>::Run;
+  ops.releasedir = Timed<metrics::kFuseReleasedir, OpReleaseDir>::Run;
+  ops.fsyncdir = Timed<metrics::kFuseFsyncdir, OpFsyncDir>::Run;
+  ops.statfs = Timed<metrics::kFuseStatfs, OpStatFs>::Run;
+  ops.setxattr = Timed<metrics::kFuseSetxattr, OpSetXattr>::Run;
+  ops.getxattr = Timed<metrics::kFuseGetxattr, OpGetXattr>::Run;
+  ops.listxattr = Timed<metrics::kFuseListxattr, OpListXattr>::Run;
+  ops.removexattr = Timed<metrics::kFuseRemovexattr, OpRemoveXattr>::Run;
+  ops.access = Timed<metrics::kFuseAccess, OpAccess>::Run;
+  ops.create = Timed<metrics::kFuseCreate, OpCreate>::Run;
+  ops.getlk = Timed<metrics::kFuseGetlk, OpGetLk>::Run;
+  ops.setlk = Timed<metrics::kFuseSetlk, OpSetLk>::Run;
+  ops.flock = Timed<metrics::kFuseFlock, OpFlock>::Run;
+  ops.fallocate = Timed<metrics::kFuseFallocate, OpFallocate>::Run;
+  ops.lseek = Timed<metrics::kFuseLseek, OpLseek>::Run;
+  ops.copy_file_range =
+      Timed<metrics::kFuseCopyFileRange, OpCopyFileRange>::Run;
   return ops;
 }
 

@@ -5,6 +5,7 @@
 #include "locking/conflict.h"
 #include "locking/lock_manager.h"
 #include "locking/lock_manager_internal.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 
 namespace concordfs::locking {
@@ -159,7 +160,11 @@ void LockManager::WakeLocked(Shard& s, FileId file, FileState& fs, Pending* p) {
                            OwnerLocksLocked(fs, w.req.owner)};
     }
     LockStatus st = ApplyLocked(s, fs, w.req, p);
-    if (st == LockStatus::kGranted) s.grants++;
+    if (st == LockStatus::kGranted) {
+      s.grants++;
+      metrics::ObserveLockWait(static_cast<uint64_t>(
+          std::max<NanoTime>(0, clock_->Now() - w.since)));
+    }
     graph_->Remove(w.id);
     s.waiter_files.erase(w.id);
     s.waiting--;

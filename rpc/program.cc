@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 
+#include "metrics/metrics.h"
 #include "util/coding.h"
 
 namespace concordfs::rpc {
@@ -98,6 +100,25 @@ size_t Dispatcher::DrcKeyHash::operator()(const DrcKey& k) const {
   h ^= HashBytes(std::string_view(reinterpret_cast<const char*>(k.addr), 16));
   return static_cast<size_t>(h);
 }
+
+namespace {
+// The programs whose calls are counted and timed (not portmap/rpcbind,
+// whose procedure numbers mean different things per version).
+std::optional<metrics::Protocol> MetricsProtocol(uint32_t prog) {
+  switch (prog) {
+    case 100003:
+      return metrics::Protocol::kNfs;
+    case 100005:
+      return metrics::Protocol::kMount;
+    case 100021:
+      return metrics::Protocol::kNlm;
+    case 100024:
+      return metrics::Protocol::kNsm;
+    default:
+      return std::nullopt;
+  }
+}
+}  // namespace
 
 Dispatcher::Dispatcher(DispatcherOptions opts) : opts_(opts) {}
 Dispatcher::~Dispatcher() = default;
@@ -215,7 +236,12 @@ Dispatcher::Outcome Dispatcher::Dispatch(std::string_view record,
   CallContext ctx{h, peer, transport, cached ? nullptr : tail};
   XdrDecoder args(h.args);
   AppendAcceptedHeader(reply, h.xid, AcceptStat::kSuccess);
+  std::optional<metrics::OpTimer> timer;
+  if (std::optional<metrics::Protocol> mp = MetricsProtocol(h.prog)) {
+    timer.emplace(*mp, h.proc);
+  }
   HandlerResult r = prog->Call(ctx, args, reply);
+  timer.reset();
   if (r.reply && r.stat != AcceptStat::kSuccess) {
     rejected_.fetch_add(1, std::memory_order_relaxed);
     if (tail != nullptr) *tail = ReplyTail{};

@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "metrics/metrics.h"
 #include "util/log.h"
 
 namespace concordfs::rpc {
@@ -60,6 +61,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   tcp::socket sock_;
   Executor strand_;  // the connection's single-threaded context
   Peer peer_;
+  metrics::GaugeHold live_{metrics::Gauge::kNfsConnections};
   uint8_t hdr_[4];
   // The fragment being read: bytes still to come, and whether it ends the
   // record. The buffer grows as data arrives (at most kChunk at a time), so

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "metrics/metrics.h"
 #include "smb/info/access.h"
 #include "smb/info/nt_status.h"
 #include "smb/wire/le.h"
@@ -426,6 +427,7 @@ void SmbConnection::SendChain(std::string chain, Session* s, bool encrypt) {
 
 void SmbConnection::Dispatch(Call* c) {
   uint16_t cmd = c->req.command;
+  metrics::OpTimer timer(metrics::Protocol::kSmb, cmd);
   if (!negotiated_ && cmd != kNegotiate) {
     c->status = kStatusInvalidParameter;
     return;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "metrics/metrics.h"
 #include "smb/core/connection.h"
 #include "smb/info/nt_status.h"
 #include "smb/wire/le.h"
@@ -94,6 +95,7 @@ void SmbConnection::Read(Call* c) {
       return;
     }
     n = *got;
+    metrics::AddBytesRead(metrics::Protocol::kSmb, n);
   }
   // Zero bytes for a zero-length read is success; otherwise fewer bytes
   // than asked for (or than MinimumCount) at the end is END_OF_FILE.
@@ -175,6 +177,7 @@ void SmbConnection::Write(Call* c) {
         return;
       }
       if (flags & 1) (void)st_->vfs->Fsync(o->ino, true);  // write-through
+      metrics::AddBytesWritten(metrics::Protocol::kSmb, length);
     }
     written = length;
     o->position = offset + length;

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <set>
 
+#include "metrics/metrics.h"
 #include "smb/core/connection.h"
 #include "util/log.h"
 
@@ -270,6 +271,7 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
   size_t max_frame_;
   std::function<void(Conn*)> on_gone_;
   std::unique_ptr<SmbConnection> proto_;
+  metrics::GaugeHold live_{metrics::Gauge::kSmbConnections};
   char hdr_[4] = {};
   // I/O thread only.
   struct Out {

@@ -20,6 +20,7 @@
 
 #include "locking/lock_manager.h"
 #include "locking/share_modes.h"
+#include "metrics/metrics.h"
 #include "smb/auth/authenticator.h"
 #include "smb/core/name_cache.h"
 #include "smb/core/notify_hub.h"
@@ -102,6 +103,7 @@ struct Session {
   PreauthHash preauth;  // 3.1.1
   std::map<uint32_t, std::unique_ptr<Tree>> trees;
   uint32_t next_tree_id = 1;
+  metrics::GaugeHold live{metrics::Gauge::kSmbSessions};
 };
 
 struct Open {
