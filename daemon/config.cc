@@ -1038,6 +1038,33 @@ constexpr KeySpec kAdminKeys[] = {
     {"socket", SetSocketPath, EmitPath<&Config::admin_socket>},
 };
 
+// ---- metrics: ----
+
+// The endpoint has no authentication: it is served on loopback only (a
+// scraper elsewhere reaches it through a proxy or tunnel).
+Status SetMetricsAddress(const Field& f, Config* c) {
+  std::string text;
+  CFS_RETURN_IF_ERROR(RequireScalar(f, &text));
+  rpc::Peer p;
+  if (!rpc::Peer::Parse(text, 0, &p) || !p.IsLoopback()) {
+    return f.BadValue(text, "a loopback address (127.0.0.0/8 or ::1)");
+  }
+  c->metrics_address = std::move(text);
+  return Status::Ok();
+}
+
+void EmitMetricsAddress(const Config& c, YAML::Emitter& e) {
+  e << YAML::DoubleQuoted << c.metrics_address;
+}
+
+constexpr KeySpec kMetricsKeys[] = {
+    {"enabled", SetBool<&Config::metrics_enabled>,
+     EmitBool<&Config::metrics_enabled>},
+    {"address", SetMetricsAddress, EmitMetricsAddress},
+    {"port", SetUnsigned<&Config::metrics_port, 0, 65535>,
+     EmitPlain<&Config::metrics_port>},
+};
+
 Status SetSmbSection(const Field& f, Config* c) {
   CFS_RETURN_IF_ERROR(SetSection<kSmbKeys>(f, c));
   if (f.value.IsMap()) CFS_RETURN_IF_ERROR(CheckSmbShareUsers(f, *c));
@@ -1062,6 +1089,7 @@ constexpr KeySpec kTopKeys[] = {
     {"nfs", SetSection<kNfsKeys>, EmitSection<kNfsKeys>},
     {"smb", SetSmbSection, EmitSection<kSmbKeys>},
     {"admin", SetSection<kAdminKeys>, EmitSection<kAdminKeys>},
+    {"metrics", SetSection<kMetricsKeys>, EmitSection<kMetricsKeys>},
 };
 
 // ---- walking mappings ----

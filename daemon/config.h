@@ -104,6 +104,12 @@ struct Config {
   // a relative one resolves like data_dir and is absolute after parsing.
   bool admin_enabled = true;
   std::string admin_socket;
+  // Section `metrics:` (keys enabled, address, port): the Prometheus text
+  // endpoint, http://address:port/metrics. Off by default; the address must
+  // be loopback (no authentication); port 0 picks a free one (logged).
+  bool metrics_enabled = false;
+  std::string metrics_address = "127.0.0.1";
+  uint64_t metrics_port = 9464;
 
   bool operator==(const Config&) const = default;
 };

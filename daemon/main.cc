@@ -14,6 +14,7 @@
 #include "daemon/admin_server.h"
 #include "daemon/backend.h"
 #include "daemon/config.h"
+#include "daemon/metrics_service.h"
 #include "daemon/nfs_service.h"
 #include "daemon/smb_service.h"
 #include "fuse/fuse_frontend.h"
@@ -266,11 +267,30 @@ int RunDaemon(const Config& config) {
       return 3;
     }
   }
+  std::unique_ptr<MetricsService> metrics;
+  if (config.metrics_enabled) {
+    metrics = std::make_unique<MetricsService>(&backend);
+    st = metrics->Start(config.metrics_address,
+                        static_cast<uint16_t>(config.metrics_port));
+    if (!st.ok()) {
+      CFS_LOG_ERROR("cannot serve metrics: {}", st.ToString());
+      if (admin) admin->Stop();
+      if (smb) smb->Stop();
+      if (nfs) nfs->Stop();
+      if (fuse) fuse->Stop();
+      return 3;
+    }
+    const std::string& a = config.metrics_address;
+    CFS_LOG_INFO("metrics: http://{}:{}/metrics",
+                 a.find(':') != std::string::npos ? "[" + a + "]" : a,
+                 metrics->port());
+  }
   CFS_LOG_INFO("running; Ctrl-C or SIGTERM stops");
 
   int sig = 0;
   sigwait(&stop, &sig);
   CFS_LOG_INFO("{} received, stopping", strsignal(sig));
+  metrics.reset();
   if (admin) admin->Stop();
   if (smb) smb->Stop();
   if (nfs) nfs->Stop();

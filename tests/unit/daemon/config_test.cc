@@ -20,7 +20,7 @@ using ::testing::StartsWith;
 
 constexpr char kTopKeys[] =
     "(known keys: data_dir, store, sync, log_level, atime, content_fd_cache, "
-    "root, locks, mount, nfs, smb, admin)";
+    "root, locks, mount, nfs, smb, admin, metrics)";
 
 Result<Config> Parse(std::string_view text) {
   return ParseConfig(text, "c.yaml", "/base");
@@ -430,7 +430,11 @@ TEST(ConfigTest, DumpText) {
             "  shares: []\n"
             "admin:\n"
             "  enabled: true\n"
-            "  socket: \"\"\n");
+            "  socket: \"\"\n"
+            "metrics:\n"
+            "  enabled: false\n"
+            "  address: \"127.0.0.1\"\n"
+            "  port: 9464\n");
 }
 
 TEST(ConfigTest, NfsSection) {
@@ -563,6 +567,38 @@ TEST(ConfigTest, AdminSection) {
   Config x = DefaultsAt("/d");
   x.admin_enabled = false;
   x.admin_socket = "/run/concordfs/admin.sock";
+  Result<Config> back = ParseConfig(DumpConfig(x), "dump", "/");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, x);
+}
+
+TEST(ConfigTest, MetricsSection) {
+  Config d;
+  EXPECT_FALSE(d.metrics_enabled);
+  EXPECT_EQ(d.metrics_address, "127.0.0.1");
+  EXPECT_EQ(d.metrics_port, 9464u);
+  Result<Config> c = Parse("metrics: {enabled: yes, address: '::1', port: 0}");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->metrics_enabled);
+  EXPECT_EQ(c->metrics_address, "::1");
+  EXPECT_EQ(c->metrics_port, 0u);
+  EXPECT_TRUE(Parse("metrics: {address: 127.0.0.2}").ok());
+  EXPECT_EQ(Error("metrics: {address: 0.0.0.0}"),
+            "c.yaml:1:20: bad value '0.0.0.0' for 'metrics.address': "
+            "expected a loopback address (127.0.0.0/8 or ::1)");
+  EXPECT_EQ(Error("metrics: {address: localhost}"),
+            "c.yaml:1:20: bad value 'localhost' for 'metrics.address': "
+            "expected a loopback address (127.0.0.0/8 or ::1)");
+  EXPECT_EQ(Error("metrics: {port: 65536}"),
+            "c.yaml:1:17: bad value '65536' for 'metrics.port': "
+            "expected an integer from 0 to 65535");
+  EXPECT_EQ(Error("metrics: {path: /m}"),
+            "c.yaml:1:11: unknown key 'path' in 'metrics' (known keys: "
+            "enabled, address, port)");
+  Config x = DefaultsAt("/d");
+  x.metrics_enabled = true;
+  x.metrics_address = "::1";
+  x.metrics_port = 0;
   Result<Config> back = ParseConfig(DumpConfig(x), "dump", "/");
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, x);
