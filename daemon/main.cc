@@ -50,6 +50,8 @@ mount, over NFSv3 (with MOUNT, NLM, NSM and a portmapper) on nfs.address
 and over SMB2/3 on smb.address; every fcntl/flock, NLM and SMB byte-range
 lock is in one lock manager. `concordctl` (the admin CLI) talks to the
 daemon over its admin socket (admin.socket, default <data_dir>/admin.sock).
+With metrics.enabled it serves Prometheus metrics on loopback at
+http://metrics.address:metrics.port/metrics (port 0: picked and logged).
 exit status: 0 ok, 1 inconsistent store (fsck), 2 usage/config error,
 3 runtime error.
 )";
