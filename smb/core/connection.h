@@ -168,6 +168,8 @@ class SmbConnection {
   // Would READ/WRITE of the range conflict with another owner's lock?
   bool IoLocked(const Open& o, uint64_t offset, uint64_t length, bool write);
   uint16_t PeekGrant(const Smb2Header& h) const;
+  // The capabilities NEGOTIATE answers (and VALIDATE_NEGOTIATE repeats).
+  uint32_t ServerCapabilities() const;
   OpContext Ctx(const Session* s) const;
   // The file's EAs (its user.* xattrs), and applying an EA list to it.
   std::vector<Ea> LoadEas(const OpContext& ctx, InodeId ino);

@@ -74,10 +74,7 @@ void SmbConnection::Ioctl(Call* c) {
         return;
       }
       LeWriter w(&out);
-      uint32_t server_caps = dialect_ >= kDialect210 ? kCapLargeMtu : 0;
-      if (dialect_ >= kDialect300 && (client_caps_ & kCapEncryption))
-        server_caps |= kCapEncryption;
-      w.U32(server_caps);
+      w.U32(ServerCapabilities());  // as NEGOTIATE answered
       w.Bytes(std::string_view(st_->server_guid, 16));
       w.U16(kSigningEnabled |
             (st_->opts.signing_required ? kSigningRequired : 0));

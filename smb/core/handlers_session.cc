@@ -248,13 +248,7 @@ void SmbConnection::Negotiate(Call* c) {
     cipher_ = Cipher::kAes128Ccm;
   }
 
-  uint32_t caps = 0;
-  if (dialect_ >= kDialect210) caps |= kCapLargeMtu;
-  if (dialect_ >= kDialect210 && st_->oplocks) caps |= kCapLeasing;
-  if (dialect_ >= kDialect300 && dialect_ < kDialect311 &&
-      (client_caps_ & kCapEncryption)) {
-    caps |= kCapEncryption;
-  }
+  uint32_t caps = ServerCapabilities();
   bool large = dialect_ >= kDialect210;
   std::string blob = SpnegoNegotiateToken();
   LeWriter w(&c->body);
@@ -297,6 +291,17 @@ void SmbConnection::Negotiate(Call* c) {
     resp += c->body;
     conn_preauth_.Update(resp);
   }
+}
+
+uint32_t SmbConnection::ServerCapabilities() const {
+  uint32_t caps = 0;
+  if (dialect_ >= kDialect210) caps |= kCapLargeMtu;
+  if (dialect_ >= kDialect210 && st_->oplocks) caps |= kCapLeasing;
+  if (dialect_ >= kDialect300 && dialect_ < kDialect311 &&
+      (client_caps_ & kCapEncryption)) {
+    caps |= kCapEncryption;
+  }
+  return caps;
 }
 
 void SmbConnection::SessionSetup(Call* c) {
