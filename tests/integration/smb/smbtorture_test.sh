@@ -31,15 +31,18 @@ suites=(${SMB_TORTURE_SUITES:-smb2.connect smb2.read smb2.getinfo smb2.setinfo
   smb2.dir smb2.rename smb2.create smb2.delete-on-close-perms smb2.timestamps
   smb2.credits smb2.compound smb2.lock smb2.sharemode smb2.deny smb2.oplock
   smb2.lease smb2.notify})
+# Results file name: smbtorture-results[-TAG].txt (ctest runs the suites in
+# two groups at once, each with its own daemon).
+tag=${SMB_TORTURE_TAG:+-$SMB_TORTURE_TAG}
 
 smb_start
 echo "server: $smb_server on 127.0.0.1:$smb_port (user alice, uid 0)"
 mkdir -p "$tmp/raw"
 judge=(--known "$here/known_failures.txt" --reference "$here/samba_reference.txt")
-results=$out_dir/smbtorture-results.txt
+results=$out_dir/smbtorture-results$tag.txt
 if [ "$smb_server" = samba ]; then
   judge=()
-  results=$out_dir/smbtorture-results-samba.txt
+  results=$out_dir/smbtorture-results-samba$tag.txt
 fi
 rc=0
 python3 "$here/torture_run.py" --port "$smb_port" --user "$SMB_ALICE" \
