@@ -490,7 +490,7 @@ const char* StatName(int st) {
     case NLM4_DENIED:
       return "denied";
     case NLM4_DENIED_NOLOCKS:
-      return "denied_nolocks";
+      return "denied_no_resources";  // the server is out of lock resources
     case NLM4_BLOCKED:
       return "blocked";
     case NLM4_DENIED_GRACE_PERIOD:
