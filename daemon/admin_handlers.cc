@@ -88,15 +88,6 @@ bool MatchesClient(const Json& e, const std::string& c) {
 
 }  // namespace
 
-uint64_t NlmClientId(std::string_view host) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : host) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h == 0 ? 1 : h;
-}
-
 std::string ProtocolLabel(Protocol p) {
   return p == Protocol::kNlm ? "nfs" : locking::ProtocolName(p);
 }

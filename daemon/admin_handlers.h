@@ -19,6 +19,7 @@
 
 #include "admin/protocol.h"
 #include "locking/lock_manager.h"
+#include "rpc/nlm/nlm.h"
 #include "util/clock.h"
 
 namespace concordfs {
@@ -36,9 +37,9 @@ struct AdminSources {
   NanoTime started = 0;  // Clock::Default() time the daemon started
 };
 
-// The id the NLM server gives a client host (FNV-1a of its caller name;
-// the same function as rpc/nlm's, which names the host in lock owners).
-uint64_t NlmClientId(std::string_view host);
+// The id the NLM server gives a client host (rpc/nlm names the host in lock
+// owners with it).
+using rpc::NlmClientId;
 
 // How `locks` names clients: local processes "local", an NFS host by its
 // name (from `nfs_hosts`) or "host:0x<id>", an SMB session "session:0x<id>".

@@ -36,20 +36,12 @@ void CacheBreaks::Unregister(CacheBreaker* b) {
   }
 }
 
-bool CacheBreaks::Active() const {
-  CacheBreaker* b = breaker_.load(std::memory_order_acquire);
-  if (!b) return false;
-  std::shared_lock lk(mu_);
-  b = breaker_.load(std::memory_order_relaxed);
-  return b && b->Active();
-}
-
 bool CacheBreaks::Break(FileId file, CacheAccess access,
                         std::function<void()> done) {
-  if (!breaker_.load(std::memory_order_acquire)) return true;
+  if (!Active()) return true;
   std::shared_lock lk(mu_);
   CacheBreaker* b = breaker_.load(std::memory_order_relaxed);
-  if (!b || !b->Active()) return true;
+  if (!b) return true;
   return b->Break(file, access, std::move(done));
 }
 

@@ -46,8 +46,6 @@ const char* CacheAccessName(CacheAccess a);
 class CacheBreaker {
  public:
   virtual ~CacheBreaker() = default;
-  // Cheap check: may any grant exist at all (false: nothing to break)?
-  virtual bool Active() const = 0;
   // Starts breaking what conflicts with `access` on `file`. Returns true if
   // there is nothing to wait for (`done` is then dropped); otherwise `done`
   // is called once, on another thread, when every break it waits for is
@@ -61,10 +59,14 @@ class CacheBreaks {
  public:
   void Register(CacheBreaker* b);
   void Unregister(CacheBreaker* b);
+  // The breaker reports grants coming and going, so that Active() is one
+  // atomic load on the paths of every read and write.
+  void GrantsChanged(int64_t delta) {
+    grants_.fetch_add(delta, std::memory_order_acq_rel);
+  }
 
-  // Fast (one atomic load) when no breaker is registered or it holds no
-  // grant.
-  bool Active() const;
+  // May any grant exist at all (false: nothing to break)?
+  bool Active() const { return grants_.load(std::memory_order_acquire) > 0; }
   // As CacheBreaker::Break; true when nothing needs waiting for.
   bool Break(FileId file, CacheAccess access, std::function<void()> done);
   // Breaks and waits until the breaks are acknowledged or timed out (the
@@ -79,6 +81,7 @@ class CacheBreaks {
  private:
   mutable std::shared_mutex mu_;  // held shared while calling breaker_
   std::atomic<CacheBreaker*> breaker_{nullptr};
+  std::atomic<int64_t> grants_{0};
 };
 
 }  // namespace concordfs::locking

@@ -18,6 +18,7 @@
 #
 #   scripts/bench_smb.sh BUILD_DIR [REPS]     (REPS: BENCH_RUNS, else 3)
 set -euo pipefail
+source "$(dirname "$0")/samba_conf.sh"
 build=$(cd "$1" && pwd)
 reps=${BENCH_RUNS:-${2:-3}}
 daemon=$build/daemon/concordfs
@@ -79,39 +80,17 @@ wait_ready() {  # server log: 0 when serving within 15 s
 
 # Samba: private state under $tmp, loopback only, alice mapped to root.
 s=$tmp/samba
-mkdir -p "$s"/{run,lock,state,cache,private,ncalrpc,log} "$s/share"
+mkdir -p "$s/share"
 echo "root = alice" > "$s/users.map"
-cat > "$s/smb.conf" <<EOF
-[global]
-  workgroup = WORKGROUP
-  netbios name = SAMBABENCH
-  server role = standalone server
-  smb ports = ${port[samba]}
-  bind interfaces only = yes
-  interfaces = lo
-  disable netbios = yes
-  server min protocol = SMB2_02
-  server signing = auto
-  server smb encrypt = off
-  pid directory = $s/run
-  lock directory = $s/lock
-  state directory = $s/state
-  cache directory = $s/cache
-  private dir = $s/private
-  ncalrpc dir = $s/ncalrpc
-  log file = $s/log/log.%m
-  log level = 0
-  passdb backend = tdbsam:$s/passdb.tdb
-  username map = $s/users.map
-  map to guest = never
-  load printers = no
-  printing = bsd
-  printcap name = /dev/null
-  disable spoolss = yes
+{
+  samba_global "$s" "${port[samba]}" SAMBABENCH "server signing = auto" \
+    "server smb encrypt = off" "log level = 0"
+  cat <<EOF
 [share]
   path = $s/share
   read only = no
 EOF
+} > "$s/smb.conf"
 printf 'Bench-1\nBench-1\n' |
   pdbedit -a -t -u root -b "tdbsam:$s/passdb.tdb" -s "$s/smb.conf" > /dev/null
 # smbd signals its whole process group when it exits: a group of its own

@@ -24,6 +24,7 @@
 #
 #   scripts/bench_smb_lock.sh BUILD_DIR [REPS]     (REPS: BENCH_RUNS, else 3)
 set -euo pipefail
+source "$(dirname "$0")/samba_conf.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd)
 reps=${BENCH_RUNS:-${2:-3}}
@@ -92,35 +93,12 @@ wait_ready() {  # server: 0 when serving within 15 s
 
 # Samba: private state under $tmp, loopback only, alice mapped to root.
 s=$tmp/samba
-mkdir -p "$s"/{run,lock,state,cache,private,ncalrpc,log} "$s/share"
+mkdir -p "$s/share"
 echo "root = alice" > "$s/users.map"
-cat > "$s/smb.conf" <<EOF
-[global]
-  workgroup = WORKGROUP
-  netbios name = SAMBALOCK
-  server role = standalone server
-  smb ports = ${port[samba]}
-  bind interfaces only = yes
-  interfaces = lo
-  disable netbios = yes
-  server min protocol = SMB2_02
-  server signing = auto
-  server smb encrypt = off
-  pid directory = $s/run
-  lock directory = $s/lock
-  state directory = $s/state
-  cache directory = $s/cache
-  private dir = $s/private
-  ncalrpc dir = $s/ncalrpc
-  log file = $s/log/log.%m
-  log level = 0
-  passdb backend = tdbsam:$s/passdb.tdb
-  username map = $s/users.map
-  map to guest = never
-  load printers = no
-  printing = bsd
-  printcap name = /dev/null
-  disable spoolss = yes
+{
+  samba_global "$s" "${port[samba]}" SAMBALOCK "server signing = auto" \
+    "server smb encrypt = off" "log level = 0"
+  cat <<EOF
 [share]
   path = $s/share
   read only = no
@@ -128,6 +106,7 @@ cat > "$s/smb.conf" <<EOF
   # locks on the file, so local processes see them and they see local ones.
   posix locking = yes
 EOF
+} > "$s/smb.conf"
 printf '%s\n%s\n' "$password" "$password" |
   pdbedit -a -t -u root -b "tdbsam:$s/passdb.tdb" -s "$s/smb.conf" > /dev/null
 # smbd signals its whole process group when it exits: a group of its own

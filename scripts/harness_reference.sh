@@ -18,6 +18,7 @@
 #
 #   scripts/harness_reference.sh BUILD_DIR [OUT.md]
 set -euo pipefail
+source "$(dirname "$0")/samba_conf.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: harness_reference.sh BUILD_DIR [OUT.md]}" && pwd)
 out=${2:-$root/docs/harness_reference.md}
@@ -148,36 +149,16 @@ ganesha_version=$(dpkg-query -W -f='${Version}' nfs-ganesha 2>/dev/null || echo 
 # the namespace (as tests/integration/smb/smb_lib.sh starts it); alice
 # (password Secret-1) is root.
 s=$tmp/samba
-mkdir -p "$s"/{run,lock,state,cache,private,ncalrpc,log}
+mkdir -p "$s"
 printf 'root = alice\n' > "$s/users.map"
-cat > "$tmp/smb.conf" <<EOC
-[global]
-  workgroup = WORKGROUP
-  netbios name = SAMBAREF
-  server role = standalone server
-  smb ports = 4455
-  bind interfaces only = yes
-  interfaces = lo
-  disable netbios = yes
-  server min protocol = SMB2_02
-  pid directory = $s/run
-  lock directory = $s/lock
-  state directory = $s/state
-  cache directory = $s/cache
-  private dir = $s/private
-  ncalrpc dir = $s/ncalrpc
-  log file = $s/log/log.%m
-  passdb backend = tdbsam:$s/passdb.tdb
-  username map = $s/users.map
-  map to guest = never
-  load printers = no
-  printing = bsd
-  printcap name = /dev/null
-  disable spoolss = yes
+{
+  samba_global "$s" 4455 SAMBAREF
+  cat <<EOC
 [share]
   path = $dir
   read only = no
 EOC
+} > "$tmp/smb.conf"
 printf 'Secret-1\nSecret-1\n' |
   pdbedit -a -t -u root -b "tdbsam:$s/passdb.tdb" -s "$tmp/smb.conf" > /dev/null
 # smbd signals its whole process group when it exits: a group of its own.

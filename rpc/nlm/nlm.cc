@@ -92,15 +92,6 @@ NlmStat StatOf(LockStatus s) {
   return kFailed;
 }
 
-uint64_t ClientIdOf(std::string_view caller) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : caller) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h == 0 ? 1 : h;
-}
-
 // nlm4_lock / nlm_lock.
 struct Alock {
   std::string caller;
@@ -154,6 +145,15 @@ Peer WithPort(Peer p, uint16_t port) {
 }
 
 }  // namespace
+
+uint64_t NlmClientId(std::string_view caller) {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a
+  for (unsigned char c : caller) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h == 0 ? 1 : h;
+}
 
 // ---- CallbackWorkers ----
 
@@ -335,7 +335,7 @@ class NlmCall {
     if (!r) return std::nullopt;
     LockRequest req;
     req.file = file_;
-    req.owner = Owner{Protocol::kNlm, ClientIdOf(a.caller), OwnerBytes(a), 0};
+    req.owner = Owner{Protocol::kNlm, NlmClientId(a.caller), OwnerBytes(a), 0};
     req.flavor = locking::Flavor::kPosix;
     req.mode = exclusive ? LockMode::kExclusive : LockMode::kShared;
     req.range = *r;
@@ -684,7 +684,7 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
         e.I32(0);
         return {};
       }
-      Owner o{Protocol::kNlm, ClientIdOf(caller), oh, 0};
+      Owner o{Protocol::kNlm, NlmClientId(caller), oh, 0};
       if (proc == kUnshare) {
         shares_->Close(call.file(), o);
         stat(kGranted);
@@ -788,7 +788,7 @@ int64_t NlmProgram::ReleaseHost(const std::string& name, const Peer& from) {
     }
     if (it != hosts_.end()) hosts_.erase(it);
   }
-  uint64_t id = ClientIdOf(name);
+  uint64_t id = NlmClientId(name);
   locking::ReleaseFilter f;
   f.protocol = Protocol::kNlm;
   f.client = id;

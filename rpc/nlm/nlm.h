@@ -51,6 +51,10 @@ inline constexpr uint32_t kNsmProgram = 100024;
 
 // A few threads that run blocking work (outbound callbacks) in order of
 // submission. Stop() drains nothing: pending work is dropped.
+// The lock-manager client id of an NLM caller name (its locks' Owner.client);
+// the admin views map it back to a host name.
+uint64_t NlmClientId(std::string_view caller);
+
 class CallbackWorkers {
  public:
   explicit CallbackWorkers(int threads);

@@ -493,6 +493,10 @@ void SmbConnection::Create(Call* c) {
     share_registered = true;
     return true;
   };
+  auto unregister_share = [&](InodeId file) {
+    if (share_registered) st_->shares->Close(file, ShareOwner(s->id, vid));
+    share_registered = false;
+  };
   uint32_t action = kActionOpened;
   uint64_t handle = 0;
   bool created = false;
@@ -601,9 +605,7 @@ resolved:
                 RetryAfterBreaks(c, c->create_stage | kStageOpenBreaks,
                                  &async_id))) {
           // Checked again when the CREATE runs after the breaks.
-          if (share_registered) {
-            st_->shares->Close(ino.id, ShareOwner(s->id, vid));
-          }
+          unregister_share(ino.id);
           return WaitForBreaks(c, async_id);
         }
       } else {
@@ -622,9 +624,7 @@ resolved:
         o = st_->vfs->Open(ctx, ino.id, O_RDONLY);
       }
       if (!o.ok()) {
-        if (share_registered) {
-          st_->shares->Close(ino.id, ShareOwner(s->id, vid));
-        }
+        unregister_share(ino.id);
         c->status = ErrnoToNtStatus(o.status().code());
         return;
       }
@@ -727,9 +727,7 @@ resolved:
   // A failure from here on undoes the open (not what was created).
   auto abandon = [&](uint32_t status) {
     if (handle) (void)st_->vfs->Release(handle);
-    if (share_registered) {
-      st_->shares->Close(attr->inode.id, ShareOwner(s->id, vid));
-    }
+    unregister_share(attr->inode.id);
     c->status = status;
   };
   if (!create_eas.empty() && (created || action == kActionOverwritten ||
@@ -800,14 +798,17 @@ resolved:
     g.lease = lease;
     g.client_guid = std::string(client_guid_, 16);
     g.leasing = dialect_ >= kDialect210;
-    if (st_->shares) {
+    // What other protocols hold matters only to an open that asks for
+    // caching.
+    bool asks = oplock != kOplockNone && (oplock != kOplockLease || lease);
+    if (asks && st_->shares) {
       for (const locking::ShareOpen& so : st_->shares->OpensOf(o->ino)) {
         if (so.owner.protocol == locking::Protocol::kSmb) continue;
         g.foreign_opens = true;
         if (so.access & locking::kAccessWrite) g.foreign_writers = true;
       }
     }
-    if (st_->locks) {
+    if (asks && st_->locks) {
       g.foreign_locks =
           st_->locks
               ->CheckIo(o->ino, ShareOwner(s->id, vid), locking::Range::All(),

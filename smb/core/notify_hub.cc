@@ -38,6 +38,7 @@ uint64_t NotifyHub::Watch(InodeId dir, bool tree, uint32_t filter, Sink sink) {
   if (v.empty()) IndexLocked(dir, names);
   v.push_back(WatchEntry{id, tree, filter, std::move(sink)});
   if (tree) ++tree_watches_;
+  ++watches_;
   return id;
 }
 
@@ -60,6 +61,7 @@ void NotifyHub::Unwatch(uint64_t id) {
     for (auto w = v.begin(); w != v.end(); ++w) {
       if (w->id != id) continue;
       if (w->tree) --tree_watches_;
+      --watches_;
       v.erase(w);
       if (v.empty()) {
         UnindexLocked(it->first);
@@ -103,6 +105,7 @@ void NotifyHub::OnModified(const ChangeEvent& ev) {
 }
 
 void NotifyHub::OnChange(const ChangeEvent& ev) {
+  if (watches_.load(std::memory_order_acquire) == 0) return;
   if (ev.kind == ChangeEvent::Kind::kAttr ||
       ev.kind == ChangeEvent::Kind::kData) {
     return OnModified(ev);

@@ -17,6 +17,7 @@
 // with no hub mutex held; they must not block (connections post).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -81,6 +82,9 @@ class NotifyHub {
   uint64_t next_id_ = 1;  // GUARDED_BY(mu_)
   std::unordered_map<InodeId, std::vector<WatchEntry>> by_dir_;  // GUARDED_BY
   size_t tree_watches_ = 0;  // GUARDED_BY(mu_)
+  // Watches in total: every write's event is dropped with one atomic load
+  // while nobody watches.
+  std::atomic<size_t> watches_{0};
   // Entries of watched directories: inode -> (directory, name).
   std::unordered_multimap<InodeId, std::pair<InodeId, std::string>>
       entries_;  // GUARDED_BY(mu_)

@@ -57,8 +57,9 @@ void OplockTable::Actions::Run() {
   for (auto& fn : done) fn();
 }
 
-OplockTable::OplockTable(std::chrono::milliseconds break_timeout)
-    : break_timeout_(break_timeout) {
+OplockTable::OplockTable(std::chrono::milliseconds break_timeout,
+                         locking::CacheBreaks* hub)
+    : break_timeout_(break_timeout), hub_(hub) {
   timer_ = std::thread([this] { TimerLoop(); });
 }
 
@@ -153,10 +154,8 @@ void OplockTable::FinishBreakLocked(File& f, Holder& h, uint32_t state,
   h.waiters.clear();
 }
 
-bool OplockTable::BreakAllLocked(uint64_t file,
-                                 uint32_t (*target)(uint32_t, bool, void*),
-                                 void* arg, const std::string& except_lease,
-                                 uint64_t except_open,
+bool OplockTable::BreakAllLocked(uint64_t file, const std::string& except_lease,
+                                 const Target& target,
                                  std::function<void()> done, Actions* a) {
   auto it = files_.find(file);
   if (it == files_.end()) return true;
@@ -168,46 +167,45 @@ bool OplockTable::BreakAllLocked(uint64_t file,
     if (!except_lease.empty() && h.is_lease && h.lease_id == except_lease) {
       continue;
     }
-    if (except_open && std::find(h.opens.begin(), h.opens.end(), except_open) !=
-                           h.opens.end()) {
-      continue;
-    }
     std::function<void()> w = [join] {
       if (join->n.fetch_sub(1) == 1 && join->done) join->done();
     };
-    if (BreakLocked(f, h, target(h.state, h.is_lease, arg), &w, a)) ++waiting;
+    if (BreakLocked(f, h, target(h.state, h.is_lease), &w, a)) ++waiting;
   }
   join->n.store(waiting);
   return waiting == 0;
 }
 
-bool OplockTable::BreakForOpen(uint64_t file, const OpenIntent& intent,
-                               std::function<void()> done) {
+bool OplockTable::BreakAll(uint64_t file, const std::string& except_lease,
+                           const Target& target, std::function<void()> done) {
   if (!Active()) return true;
   Actions a;
   bool now;
   {
     std::lock_guard lk(mu_);
-    now = BreakAllLocked(
-        file,
-        [](uint32_t state, bool lease, void* arg) -> uint32_t {
-          auto* in = static_cast<const OpenIntent*>(arg);
-          bool stat = lease ? IsLeaseStatOpen(in->access)
-                            : IsOplockStatOpen(in->access);
-          // A sharing violation costs only the handle caching that may be
-          // keeping the conflicting open alive.
-          if (in->break_handles) return state & ~kH;
-          if (stat && !in->overwrite && !in->deleting) return state;
-          uint32_t t = state & ~kW;
-          if (in->overwrite) t &= ~kR;
-          if (in->deleting) t &= ~kH;
-          return t;
-        },
-        const_cast<OpenIntent*>(&intent), intent.lease_id, 0, std::move(done),
-        &a);
+    now = BreakAllLocked(file, except_lease, target, std::move(done), &a);
   }
   a.Run();
   return now;
+}
+
+bool OplockTable::BreakForOpen(uint64_t file, const OpenIntent& intent,
+                               std::function<void()> done) {
+  return BreakAll(
+      file, intent.lease_id,
+      [&intent](uint32_t state, bool lease) -> uint32_t {
+        // A sharing violation costs only the handle caching that may be
+        // keeping the conflicting open alive.
+        if (intent.break_handles) return state & ~kH;
+        bool stat = lease ? IsLeaseStatOpen(intent.access)
+                          : IsOplockStatOpen(intent.access);
+        if (stat && !intent.overwrite && !intent.deleting) return state;
+        uint32_t t = state & ~kW;
+        if (intent.overwrite) t &= ~kR;
+        if (intent.deleting) t &= ~kH;
+        return t;
+      },
+      std::move(done));
 }
 
 bool OplockTable::OthersHoldHandles(uint64_t file,
@@ -285,7 +283,7 @@ GrantResult OplockTable::Grant(const GrantRequest& req) {
         h->parent_key = lr.parent_key;
         h->epoch = lr.version >= 2 ? lr.epoch : 0;
         leases_[rec.lease_id] = req.file;
-        grants_.fetch_add(1);
+        AddGrants(1);
       }
       if (!h->breaking) {
         // A lease changes only to a superset of what it holds (asking for
@@ -333,7 +331,7 @@ GrantResult OplockTable::Grant(const GrantRequest& req) {
         h.state = bits;
         h.opens.push_back(req.open_id);
         rec.holder = h.id;
-        grants_.fetch_add(1);
+        AddGrants(1);
       }
       res.oplock = OplockLevelOf(bits);
     }
@@ -353,7 +351,7 @@ void OplockTable::DropHolderIfUnusedLocked(File& f, uint64_t holder_id,
     for (auto& w : it->waiters) a->done.push_back(std::move(w));
     if (it->is_lease) leases_.erase(it->lease_id);
     f.holders.erase(it);
-    grants_.fetch_sub(1);
+    AddGrants(-1);
     return;
   }
 }
@@ -402,11 +400,9 @@ void OplockTable::BreakReadersForWrite(uint64_t file, uint64_t open_id) {
     std::string lease;
     if (OpenRec* o = FindOpen(it->second, open_id)) lease = o->lease_id;
     (void)BreakAllLocked(
-        file,
-        [](uint32_t state, bool, void*) -> uint32_t {
-          return state & kW ? state : state & ~kR;
-        },
-        nullptr, lease, 0, [] {}, &a);
+        file, lease,
+        [](uint32_t state, bool) { return state & kW ? state : state & ~kR; },
+        [] {}, &a);
   }
   a.Run();
 }
@@ -482,37 +478,34 @@ uint32_t OplockTable::LeaseStateOf(const std::string& lease_id) {
   return 0;
 }
 
+void OplockTable::AddGrants(int delta) {
+  grants_.fetch_add(delta, std::memory_order_acq_rel);
+  if (hub_) hub_->GrantsChanged(delta);
+}
+
 bool OplockTable::Active() const {
-  return grants_.load(std::memory_order_acquire) != 0;
+  return grants_.load(std::memory_order_acquire) > 0;
 }
 
 bool OplockTable::Break(uint64_t file, locking::CacheAccess access,
                         std::function<void()> done) {
-  if (!Active()) return true;
-  Actions a;
-  bool now;
-  {
-    std::lock_guard lk(mu_);
-    now = BreakAllLocked(
-        file,
-        [](uint32_t state, bool, void* arg) -> uint32_t {
-          switch (*static_cast<locking::CacheAccess*>(arg)) {
-            case locking::CacheAccess::kRead:
-            case locking::CacheAccess::kOpenRead:
-            case locking::CacheAccess::kLock:
-              return state & ~kW;
-            case locking::CacheAccess::kOpenWrite:
-            case locking::CacheAccess::kWrite:
-              return state & ~(kW | kR);
-            case locking::CacheAccess::kRemove:
-              return state & ~kH;
-          }
-          return 0;
-        },
-        &access, "", 0, std::move(done), &a);
-  }
-  a.Run();
-  return now;
+  return BreakAll(
+      file, "",
+      [access](uint32_t state, bool) -> uint32_t {
+        switch (access) {
+          case locking::CacheAccess::kRead:
+          case locking::CacheAccess::kOpenRead:
+          case locking::CacheAccess::kLock:
+            return state & ~kW;
+          case locking::CacheAccess::kOpenWrite:
+          case locking::CacheAccess::kWrite:
+            return state & ~(kW | kR);
+          case locking::CacheAccess::kRemove:
+            return state & ~kH;
+        }
+        return 0;
+      },
+      std::move(done));
 }
 
 void OplockTable::TimerLoop() {

@@ -121,7 +121,9 @@ struct GrantResult {
 
 class OplockTable : public locking::CacheBreaker {
  public:
-  explicit OplockTable(std::chrono::milliseconds break_timeout);
+  // `hub` (may be null) is told of grants coming and going.
+  OplockTable(std::chrono::milliseconds break_timeout,
+              locking::CacheBreaks* hub = nullptr);
   ~OplockTable() override;
   OplockTable(const OplockTable&) = delete;
   OplockTable& operator=(const OplockTable&) = delete;
@@ -154,7 +156,8 @@ class OplockTable : public locking::CacheBreaker {
   uint32_t LeaseStateOf(const std::string& lease_id);
 
   // locking::CacheBreaker.
-  bool Active() const override;
+  // May any grant exist (one atomic load)?
+  bool Active() const;
   bool Break(uint64_t file, locking::CacheAccess access,
              std::function<void()> done) override;
 
@@ -203,17 +206,23 @@ class OplockTable : public locking::CacheBreaker {
                    std::function<void()>* waiter, Actions* a);
   void SendBreakLocked(File& f, Holder& h, Actions* a);
   void FinishBreakLocked(File& f, Holder& h, uint32_t state, Actions* a);
-  // Breaks every holder on `file` except `except` by `mask_off`; shared
-  // waiting logic for Break/BreakForOpen.
-  bool BreakAllLocked(uint64_t file, uint32_t (*target)(uint32_t, bool, void*),
-                      void* arg, const std::string& except_lease,
-                      uint64_t except_open, std::function<void()> done,
+  // What a holder in `state` (a lease or not) is broken to.
+  using Target = std::function<uint32_t(uint32_t state, bool lease)>;
+  // Breaks every holder on `file` (but the lease `except_lease`) to its
+  // target; true if nothing is to wait for, else `done` runs when all the
+  // breaks waited for are over. BreakAll takes the mutex and sends.
+  bool BreakAllLocked(uint64_t file, const std::string& except_lease,
+                      const Target& target, std::function<void()> done,
                       Actions* a);
+  bool BreakAll(uint64_t file, const std::string& except_lease,
+                const Target& target, std::function<void()> done);
   void DropHolderIfUnusedLocked(File& f, uint64_t holder_id, Actions* a);
   void CloseLocked(uint64_t file, uint64_t open_id, Actions* a);
   void TimerLoop();
+  void AddGrants(int delta);
 
   const std::chrono::milliseconds break_timeout_;
+  locking::CacheBreaks* const hub_;
   mutable std::mutex mu_;
   std::condition_variable timer_cv_;
   bool stop_ = false;                         // GUARDED_BY(mu_)
@@ -223,7 +232,7 @@ class OplockTable : public locking::CacheBreaker {
   // open id -> file.
   std::unordered_map<uint64_t, uint64_t> open_files_;  // GUARDED_BY(mu_)
   uint64_t next_holder_ = 1;                           // GUARDED_BY(mu_)
-  std::atomic<size_t> grants_{0};  // holders with a non-empty state
+  std::atomic<int64_t> grants_{0};  // holders (leases and oplocks)
   std::thread timer_;
 };
 

@@ -346,7 +346,8 @@ SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs,
   impl_->state.notify = std::make_unique<NotifyHub>(vfs);
   if (impl_->state.opts.oplocks) {
     impl_->state.oplocks = std::make_unique<OplockTable>(
-        std::chrono::milliseconds(impl_->state.opts.oplock_break_timeout_ms));
+        std::chrono::milliseconds(impl_->state.opts.oplock_break_timeout_ms),
+        breaks);
     // Other front ends break SMB caching through the shared hub.
     if (breaks) breaks->Register(impl_->state.oplocks.get());
     impl_->breaks = breaks;

@@ -21,7 +21,6 @@ picked free; all traffic stays on 127.0.0.1.
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +31,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "smb
 # The lock-matrix test's helpers: local lock holders, nlm_lockcli, rpcbind
 # and the private namespace.
 import smb_lock_matrix_test as m  # noqa: E402
+import daemon_lib  # noqa: E402  (imported by the matrix test's module too)
 
 NS_ENV = "CFS_ADMIN_TEST_IN_NS"
 FILE_NAME = m.FILE_NAME  # nlm_lockcli locks this name in the export's root
@@ -48,20 +48,16 @@ def check(cond, what, got=""):
     sys.stdout.flush()
 
 
-class Daemon:
+class Daemon(daemon_lib.DaemonProcess):
     def __init__(self, binary, tmp):
-        self.binary, self.tmp = binary, tmp
-        self.mnt = os.path.join(tmp, "mnt")
+        super().__init__(binary, tmp)
         self.data = os.path.join(tmp, "data")
         self.sock = os.path.join(self.data, "admin.sock")
-        self.log = os.path.join(tmp, "daemon.log")
-        self.proc = None
-        os.makedirs(self.mnt, exist_ok=True)
         os.makedirs(self.data, exist_ok=True)
 
     def start(self):
-        for _ in range(3):  # a port picked free may be taken by then
-            self.nfs_port = m.free_port()
+        def write_config():
+            self.nfs_port = daemon_lib.free_port()
             cfg = os.path.join(self.tmp, "concordfs.yaml")
             with open(cfg, "w") as f:
                 f.write(f"""data_dir: {self.data}
@@ -77,47 +73,14 @@ nfs:
     - {{path: /, clients: [127.0.0.0/8], squash: none}}
 smb: {{enabled: false}}
 """)
-            with open(self.log, "a") as logf:
-                self.proc = subprocess.Popen([self.binary, "--config", cfg],
-                                             stdin=subprocess.DEVNULL,
-                                             stdout=logf, stderr=subprocess.STDOUT)
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                if "running;" in self.log_text() and m.port_accepts(self.nfs_port):
-                    return
-                time.sleep(0.1)
-            if self.proc.poll() is None:
-                break
-            self.proc = None
-            if "address already in use" not in self.log_text().lower():
-                break
-        raise RuntimeError("concordfs did not start within 15 s")
+            return cfg
 
-    def log_text(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        def ready():
+            return ("running;" in self.log_text() and
+                    daemon_lib.port_accepts(self.nfs_port))
 
-    def tail(self, n=30):
-        lines = self.log_text().splitlines()[-n:]
-        if lines:
-            print("---- last lines of the daemon's log (%s) ----" % self.log)
-            print("\n".join(lines))
-            print("----")
-
-    def stop(self):
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
+        if not self.start_with(write_config, ready, 15):
+            raise RuntimeError("concordfs did not start within 15 s")
 
 
 class Ctl:

@@ -23,6 +23,9 @@ import tempfile
 import time
 import urllib.request
 
+import daemon_lib
+from daemon_lib import free_port, port_accepts
+
 failures = []
 
 
@@ -32,22 +35,6 @@ def check(cond, what, got=""):
     sys.stdout.flush()
     if not cond:
         failures.append(what)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def port_accepts(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 # ---- the text format ----
@@ -95,18 +82,13 @@ class Scrape:
 
 # ---- the daemon ----
 
-class Daemon:
-    def __init__(self, binary, tmp):
-        self.binary, self.tmp = binary, tmp
-        self.mnt = os.path.join(tmp, "mnt")
-        self.log = os.path.join(tmp, "daemon.log")
-        os.makedirs(self.mnt)
-
+class Daemon(daemon_lib.DaemonProcess):
     def start(self):
-        self.nfs_port, self.smb_port = free_port(), free_port()
-        cfg = os.path.join(self.tmp, "concordfs.yaml")
-        with open(cfg, "w") as f:
-            f.write(f"""data_dir: {self.tmp}/data
+        def write_config():
+            self.nfs_port, self.smb_port = free_port(), free_port()
+            cfg = os.path.join(self.tmp, "concordfs.yaml")
+            with open(cfg, "w") as f:
+                f.write(f"""data_dir: {self.tmp}/data
 log_level: info
 locks: {{grace_period: 0}}
 mount: {{enabled: true, path: {self.mnt}}}
@@ -129,34 +111,22 @@ smb:
 admin: {{enabled: false}}
 metrics: {{enabled: true, address: 127.0.0.1, port: 0}}
 """)
-        self.proc = subprocess.Popen([self.binary, "--config", cfg],
-                                     stdout=open(self.log, "a"),
-                                     stderr=subprocess.STDOUT)
-        self.metrics_port = None
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                break
+            return cfg
+
+        def ready():
             m = re.search(r"metrics: http://127\.0\.0\.1:(\d+)/metrics",
-                          open(self.log).read())
+                          self.log_text())
             if (m and os.path.ismount(self.mnt) and
                     port_accepts(self.nfs_port) and port_accepts(self.smb_port)):
                 self.metrics_port = int(m.group(1))
                 return True
-            time.sleep(0.1)
-        print(open(self.log).read())
-        return False
+            return False
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        subprocess.run(["fusermount3", "-u", "-q", self.mnt],
-                       stderr=subprocess.DEVNULL)
+        self.metrics_port = None
+        if self.start_with(write_config, ready, 60):
+            return True
+        print(self.log_text())
+        return False
 
 
 # A child that takes an fcntl write lock on a file (F_SETLKW), says

@@ -66,6 +66,8 @@
 #include <nfsc/libnfs-raw-nfs.h>
 #include <nfsc/libnfs-raw-nlm.h>
 #include <nfsc/libnfs-raw-portmap.h>
+
+#include "rpc/xdr.h"
 // clang-format on
 
 namespace {
@@ -104,43 +106,8 @@ void Say(const char* fmt, ...) {
 
 // ---- XDR, enough to decode a GRANTED call and encode its reply ----
 
-class XdrIn {
- public:
-  explicit XdrIn(std::string_view s) : s_(s) {}
-  uint32_t U32() {
-    if (!ok_ || s_.size() - pos_ < 4) {
-      ok_ = false;
-      return 0;
-    }
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) {
-      v = (v << 8) | static_cast<uint8_t>(s_[pos_ + i]);
-    }
-    pos_ += 4;
-    return v;
-  }
-  uint64_t U64() {
-    uint64_t hi = U32();
-    return (hi << 32) | U32();
-  }
-  std::string Opaque(size_t max = 4096) {
-    uint32_t n = U32();
-    size_t padded = (static_cast<size_t>(n) + 3) & ~size_t{3};
-    if (!ok_ || n > max || s_.size() - pos_ < padded) {
-      ok_ = false;
-      return {};
-    }
-    std::string v(s_.substr(pos_, n));
-    pos_ += padded;
-    return v;
-  }
-  bool ok() const { return ok_; }
-
- private:
-  std::string_view s_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
+// Decoding: the project's own XDR decoder (rpc/xdr.h).
+using XdrIn = concordfs::rpc::XdrDecoder;
 
 class XdrOut {
  public:
@@ -404,11 +371,11 @@ class CallbackListener {
         (proc != kNlmGranted && proc != kNlmGrantedMsg)) {
       return reply.U32(3 /* PROC_UNAVAIL */).str();
     }
-    std::string cookie = in.Opaque();
+    std::string cookie(in.Opaque());
     bool exclusive = in.U32() != 0;
     in.Opaque();  // caller_name: the server's
     in.Opaque();  // file handle
-    std::string oh = in.Opaque();
+    std::string oh(in.Opaque());
     uint32_t svid = in.U32();
     uint64_t offset = in.U64();
     uint64_t len = in.U64();

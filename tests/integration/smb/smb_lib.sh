@@ -27,6 +27,9 @@
 # "daemon" account, which Samba needs to exist). Shares: share (read-write,
 # the root) and ro (read-only, the root).
 
+# samba_global: the [global] section of the reference smbd's smb.conf.
+source "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/samba_conf.sh"
+
 smb_server=${SMB_TEST_SERVER:-concordfs}
 smb_signing=${smb_signing:-enabled}
 smb_encryption=${smb_encryption:-off}
@@ -102,35 +105,13 @@ EOF
 smb_write_samba_config() {  # file
   local s=$tmp/samba signing=auto
   [ "$smb_signing" = required ] && signing=mandatory
-  mkdir -p "$s"/{run,lock,state,cache,private,ncalrpc,log} "$s/share"
+  mkdir -p "$s/share"
   chmod 0755 "$tmp" "$s" "$s/share"  # bob (uid 1) reaches the share
   printf 'root = alice\ndaemon = bob\n' > "$s/users.map"
-  cat > "$1" <<EOF
-[global]
-  workgroup = WORKGROUP
-  netbios name = SAMBATEST
-  server role = standalone server
-  smb ports = $smb_port
-  bind interfaces only = yes
-  interfaces = lo
-  disable netbios = yes
-  server min protocol = SMB2_02
-  server signing = $signing
-  server smb encrypt = $smb_encryption
-  pid directory = $s/run
-  lock directory = $s/lock
-  state directory = $s/state
-  cache directory = $s/cache
-  private dir = $s/private
-  ncalrpc dir = $s/ncalrpc
-  log file = $s/log/log.%m
-  passdb backend = tdbsam:$s/passdb.tdb
-  username map = $s/users.map
-  map to guest = never
-  load printers = no
-  printing = bsd
-  printcap name = /dev/null
-  disable spoolss = yes
+  {
+    samba_global "$s" "$smb_port" SAMBATEST "server signing = $signing" \
+      "server smb encrypt = $smb_encryption"
+    cat <<EOF
 [share]
   path = $s/share
   read only = no
@@ -138,6 +119,7 @@ smb_write_samba_config() {  # file
   path = $s/share
   read only = yes
 EOF
+  } > "$1"
   if [ ! -f "$s/passdb.tdb" ]; then
     printf 'Secret-1\nSecret-1\n' |
       pdbedit -a -t -u root -b "tdbsam:$s/passdb.tdb" -s "$1" > /dev/null

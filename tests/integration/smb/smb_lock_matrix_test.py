@@ -26,8 +26,6 @@ non-zero on any deviation.
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,6 +42,9 @@ from lock_harness import (  # noqa: E402,F401
     UNLOCK, Holder, LineReader, NlmCli, is_errno, status_name)
 # LineReader and NlmCli: for admin_test.py, which imports this module.
 import lock_harness  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import daemon_lib  # noqa: E402
+from daemon_lib import free_port, port_accepts  # noqa: E402,F401
 
 NS_ENV = "CFS_LOCK_MATRIX_IN_NS"
 
@@ -64,33 +65,14 @@ def Smb(port):
 
 
 # --- The daemon under test.
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def port_accepts(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        return True
-    except OSError:
-        return False
-
-
-class Daemon:
+class Daemon(daemon_lib.DaemonProcess):
     def __init__(self, binary, tmp, smb_extra=""):
         # smb_extra: more keys of the smb section, one "key: value" per line.
-        self.binary, self.tmp, self.smb_extra = binary, tmp, smb_extra
-        self.mnt = os.path.join(tmp, "mnt")
-        self.log = os.path.join(tmp, "daemon.log")
-        self.proc = None
-        os.makedirs(self.mnt, exist_ok=True)
+        super().__init__(binary, tmp)
+        self.smb_extra = smb_extra
 
     def start(self):
-        for _ in range(3):  # a port picked free may be taken by then
+        def write_config():
             self.port = free_port()
             self.nfs_port = free_port()
             cfg = os.path.join(self.tmp, "concordfs.yaml")
@@ -118,51 +100,16 @@ smb:
   shares:
     - {{name: share, path: /, read_only: false}}
 """ + "".join("  %s\n" % l for l in self.smb_extra.splitlines()))
-            with open(self.log, "a") as logf:
-                self.proc = subprocess.Popen([self.binary, "--config", cfg],
-                                             stdin=subprocess.DEVNULL,
-                                             stdout=logf, stderr=subprocess.STDOUT)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    break
-                if subprocess.call(["mountpoint", "-q", self.mnt]) == 0 \
-                        and port_accepts(self.port) and port_accepts(self.nfs_port):
-                    return
-                time.sleep(0.1)
-            if self.proc.poll() is None:
-                break  # running but not serving within 10 s
-            self.proc = None
-            if "address already in use" not in self.log_text().lower():
-                break
-        self.tail()
-        raise RuntimeError("concordfs did not serve SMB, NFS and the mount within 10 s")
+            return cfg
 
-    def log_text(self):
-        try:
-            with open(self.log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        def ready():
+            return (subprocess.call(["mountpoint", "-q", self.mnt]) == 0 and
+                    port_accepts(self.port) and port_accepts(self.nfs_port))
 
-    def tail(self, n=30):
-        lines = self.log_text().splitlines()[-n:]
-        if lines:
-            print("---- last lines of the daemon's log (%s) ----" % self.log)
-            print("\n".join(lines))
-            print("----")
-
-    def stop(self):
-        if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-        if subprocess.call(["mountpoint", "-q", self.mnt]) == 0:
-            subprocess.call(["umount", "-l", self.mnt])
+        if not self.start_with(write_config, ready, 10):
+            self.tail()
+            raise RuntimeError(
+                "concordfs did not serve SMB, NFS and the mount within 10 s")
 
 
 def run(daemon, tool):
