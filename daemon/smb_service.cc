@@ -28,7 +28,21 @@ void SmbService::Stop() {
 
 uint16_t SmbService::port() const { return server_ ? server_->port() : 0; }
 
+std::vector<smb::SmbSessionInfo> SmbService::Sessions() const {
+  return server_ ? server_->Sessions() : std::vector<smb::SmbSessionInfo>{};
+}
+
+std::vector<std::string> SmbService::Reload(const smb::SmbOptions& next) {
+  std::vector<std::string> restart;
+  if (server_) restart = server_->Reload(next);
+  std::lock_guard<std::mutex> g(mu_);
+  opts_.shares = next.shares;
+  opts_.users = next.users;
+  return restart;
+}
+
 std::vector<std::string> SmbService::Describe() const {
+  std::lock_guard<std::mutex> g(mu_);
   std::vector<std::string> out;
   std::string sec =
       opts_.signing_required ? "signing required" : "signing enabled";

@@ -6,9 +6,62 @@
 #include "smb/info/access.h"
 #include "smb/info/nt_status.h"
 #include "smb/wire/le.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 namespace concordfs::smb {
+
+namespace {
+
+std::string DialectName(uint16_t d) {
+  switch (d) {
+    case kDialect202:
+      return "2.0.2";
+    case kDialect210:
+      return "2.1";
+    case kDialect300:
+      return "3.0";
+    case kDialect302:
+      return "3.0.2";
+    case kDialect311:
+      return "3.1.1";
+  }
+  return "";
+}
+
+}  // namespace
+
+void SmbConnection::AppendSessions(std::vector<SmbSessionInfo>* out) {
+  NanoTime now = Clock::Default()->Now();
+  for (const auto& [id, s] : sessions_) {
+    if (s->state != Session::State::kValid) continue;
+    SmbSessionInfo i;
+    i.session_id = id;
+    i.user = s->user ? s->user->name : "";
+    i.guest = s->guest || s->anonymous;
+    i.client = peer_;
+    i.dialect = DialectName(dialect_);
+    i.signing = s->signing_required;
+    i.encrypted = s->encrypt;
+    i.trees = static_cast<uint32_t>(s->trees.size());
+    std::set<std::string> leases;
+    for (const auto& [vid, o] : opens_) {
+      if (o->session_id != id) continue;
+      ++i.opens;
+      if (!o->lease_id.empty()) {
+        if (st_->oplocks && st_->oplocks->LeaseStateOf(o->lease_id) != 0)
+          leases.insert(o->lease_id);
+      } else if (o->oplock_registered && st_->oplocks &&
+                 st_->oplocks->OplockOf(vid) != kOplockNone) {
+        ++i.oplocks;
+      }
+    }
+    i.leases = static_cast<uint32_t>(leases.size());
+    if (s->established)
+      i.age_seconds = (now - s->established) / kNanosPerSecond;
+    out->push_back(std::move(i));
+  }
+}
 
 SmbConnection::SmbConnection(SmbServerState* state, Transport* transport,
                              std::string peer)

@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "smb/core/server.h"
 #include "smb/core/smb2.h"
 #include "smb/core/state.h"
 #include "smb/info/ea.h"
@@ -105,6 +106,9 @@ class SmbConnection {
   void OnDisconnect();
 
   const std::string& peer() const { return peer_; }
+  // This connection's sessions for the admin view (run on its serial
+  // queue, like OnMessage).
+  void AppendSessions(std::vector<SmbSessionInfo>* out);
 
  private:
   friend class Handlers;

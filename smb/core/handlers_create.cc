@@ -386,14 +386,14 @@ void SmbConnection::Create(Call* c) {
     o->tree_id = c->tree->id;
     o->path = *name;
     o->access = desired;
-    const SmbOptions* opts = &st_->opts;
+    const SmbServerState* st = st_;
     PipeServerInfo info;
     info.server_name = st_->opts.server_name;
     o->pipe = std::make_unique<PipeEndpoint>(
         *name,
-        [opts] {
+        [st] {
           std::vector<PipeShare> v;
-          for (const SmbShare& sh : opts->shares)
+          for (const SmbShare& sh : st->Config()->shares)
             v.push_back({sh.name, 0, sh.comment, "C:\\" + sh.name});
           v.push_back({"IPC$", 0x80000003, "IPC Service", ""});
           return v;
@@ -818,6 +818,7 @@ resolved:
     g.sender = MakeBreakSender();
     grant = st_->oplocks->Grant(g);
     o->oplock_registered = true;
+    if (grant.lease) o->lease_id = g.client_guid + grant.lease_key;
   }
 
   // Create contexts answered: MxAc, QFid, RqLs (the lease granted).

@@ -9,6 +9,7 @@
 #include "smb/info/nt_status.h"
 #include "smb/wire/le.h"
 #include "smb/wire/unicode.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 namespace concordfs::smb {
@@ -30,16 +31,16 @@ bool Supported(uint16_t d) {
          d == kDialect302 || d == kDialect311;
 }
 
-std::unique_ptr<Authenticator> NewAuthenticator(const SmbOptions& opts) {
+std::unique_ptr<Authenticator> NewAuthenticator(const SmbServerState* st) {
   AuthOptions ao;
-  ao.netbios_name = opts.server_name;
-  ao.netbios_domain = opts.domain;
-  ao.allow_anonymous = opts.guest;
-  const SmbOptions* o = &opts;
+  ao.netbios_name = st->opts.server_name;
+  ao.netbios_domain = st->opts.domain;
+  ao.allow_anonymous = st->opts.guest;
   return std::make_unique<Authenticator>(
       ao,
-      [o](std::string_view user, std::string_view) -> std::optional<SmbUser> {
-        for (const SmbUser& u : o->users)
+      [st](std::string_view user, std::string_view) -> std::optional<SmbUser> {
+        // The users in force now (a reload may have changed them).
+        for (const SmbUser& u : st->Config()->users)
           if (Utf8EqualsIgnoreCase(u.name, user)) return u;
         return std::nullopt;
       });
@@ -211,11 +212,6 @@ void SmbConnection::Negotiate(Call* c) {
           break;
         }
       }
-      if (st_->opts.encryption == SmbEncryption::kOff &&
-          !std::any_of(st_->opts.shares.begin(), st_->opts.shares.end(),
-                       [](const SmbShare& s) { return s.encrypt; })) {
-        // Still offer encryption: clients may ask for it per session.
-      }
       cipher_ = static_cast<Cipher>(chosen);
       std::string d;
       LeWriter dw(&d);
@@ -327,7 +323,7 @@ void SmbConnection::SessionSetup(Call* c) {
   if (c->req.session_id == 0) {
     auto ns = std::make_unique<Session>();
     ns->id = st_->next_session_id.fetch_add(1);
-    ns->auth = NewAuthenticator(st_->opts);
+    ns->auth = NewAuthenticator(st_);
     if (dialect_ == kDialect311) ns->preauth = conn_preauth_;
     s = ns.get();
     c->req.session_id = ns->id;
@@ -340,7 +336,7 @@ void SmbConnection::SessionSetup(Call* c) {
     }
     if (s->state == Session::State::kValid || !s->auth) {
       // Re-authentication of a valid session: start a fresh exchange.
-      s->auth = NewAuthenticator(st_->opts);
+      s->auth = NewAuthenticator(st_);
     }
   }
   if (dialect_ == kDialect311 && s->state == Session::State::kInProgress) {
@@ -382,6 +378,7 @@ void SmbConnection::SessionSetup(Call* c) {
       }
     }
     s->state = Session::State::kValid;
+    if (!s->established) s->established = Clock::Default()->Now();
     CFS_LOG_DEBUG("smb: {}: session {:#x} for {}", peer_, s->id,
                   s->user ? s->user->name : std::string("anonymous"));
   } else if (step.status != kStatusMoreProcessingRequired) {
@@ -473,8 +470,9 @@ void SmbConnection::TreeConnect(Call* c) {
   if (Utf8EqualsIgnoreCase(share_name, "IPC$")) {
     tree->ipc = true;
   } else {
+    tree->config = st_->Config();
     const SmbShare* share = nullptr;
-    for (const SmbShare& sh : st_->opts.shares)
+    for (const SmbShare& sh : tree->config->shares)
       if (Utf8EqualsIgnoreCase(sh.name, share_name)) share = &sh;
     if (!share) {
       c->status = kStatusBadNetworkName;

@@ -2,8 +2,10 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <set>
@@ -80,6 +82,17 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
         if (!self->gone_done_) self->Enqueue(std::move(fn));
       }
     };
+  }
+
+  // Runs `fn` with the protocol engine on the serial queue; false if the
+  // connection is already gone.
+  bool WithProto(std::function<void(SmbConnection*)> fn) {
+    if (gone_done_) return false;
+    auto self = shared_from_this();
+    Enqueue([self, fn = std::move(fn)] {
+      if (!self->gone_done_) fn(self->proto_.get());
+    });
+    return true;
   }
 
   void ForceClose() {
@@ -399,6 +412,73 @@ uint16_t SmbServer::port() const {
 size_t SmbServer::connection_count() const {
   std::lock_guard<std::mutex> g(impl_->mu);
   return impl_->conns.size();
+}
+
+std::vector<SmbSessionInfo> SmbServer::Sessions() const {
+  std::vector<std::shared_ptr<Conn>> conns;
+  {
+    std::lock_guard<std::mutex> g(impl_->mu);
+    conns.assign(impl_->conns.begin(), impl_->conns.end());
+  }
+  struct Gather {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<SmbSessionInfo> out;
+    size_t left = 0;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->left = conns.size();
+  for (auto& c : conns) {
+    bool queued = c->WithProto([gather](SmbConnection* p) {
+      std::vector<SmbSessionInfo> mine;
+      p->AppendSessions(&mine);
+      std::lock_guard<std::mutex> g(gather->mu);
+      for (auto& i : mine) gather->out.push_back(std::move(i));
+      --gather->left;
+      gather->cv.notify_all();
+    });
+    if (!queued) {
+      std::lock_guard<std::mutex> g(gather->mu);
+      --gather->left;
+    }
+  }
+  std::unique_lock<std::mutex> g(gather->mu);
+  // A connection whose queue is busy (or that goes away before its turn)
+  // is left out after the wait.
+  gather->cv.wait_for(g, std::chrono::seconds(2),
+                      [&] { return gather->left == 0; });
+  std::vector<SmbSessionInfo> out = gather->out;
+  std::sort(out.begin(), out.end(),
+            [](const SmbSessionInfo& a, const SmbSessionInfo& b) {
+              return a.session_id < b.session_id;
+            });
+  return out;
+}
+
+std::vector<std::string> SmbServer::Reload(const SmbOptions& next) {
+  const SmbOptions& cur = impl_->state.opts;
+  std::vector<std::string> restart;
+  auto differs = [&](const char* key, bool d) {
+    if (d) restart.push_back(std::string("smb.") + key);
+  };
+  differs("address", cur.address != next.address);
+  differs("port", cur.port != next.port);
+  differs("server_name", cur.server_name != next.server_name);
+  differs("domain", cur.domain != next.domain);
+  differs("signing", cur.signing_required != next.signing_required);
+  differs("encryption", cur.encryption != next.encryption);
+  differs("guest", cur.guest != next.guest || cur.guest_uid != next.guest_uid ||
+                       cur.guest_gid != next.guest_gid);
+  differs("max_io", cur.max_io != next.max_io);
+  differs("max_transact", cur.max_transact != next.max_transact);
+  differs("max_credits", cur.max_credits != next.max_credits);
+  differs("umask", cur.umask != next.umask);
+  differs("oplocks", cur.oplocks != next.oplocks);
+  differs("oplock_break_timeout_ms",
+          cur.oplock_break_timeout_ms != next.oplock_break_timeout_ms);
+  impl_->state.SetConfig(std::make_shared<const ShareConfig>(
+      ShareConfig{next.users, next.shares}));
+  return restart;
 }
 
 void SmbServer::Stop() {

@@ -27,6 +27,24 @@
 
 namespace concordfs::smb {
 
+// One SMB session as the admin `clients` view shows it.
+struct SmbSessionInfo {
+  uint64_t session_id = 0;
+  std::string user;     // "" for anonymous
+  bool guest = false;   // guest or anonymous session
+  std::string client;   // peer address:port
+  std::string dialect;  // "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"
+  bool signing = false;
+  bool encrypted = false;
+  uint32_t trees = 0;
+  uint32_t opens = 0;
+  uint32_t oplocks = 0;       // opens holding an oplock
+  uint32_t leases = 0;        // opens holding a lease
+  uint32_t durable = 0;       // durable/resilient opens
+  bool disconnected = false;  // only durable opens left, kept for reconnect
+  int64_t age_seconds = 0;    // since the session was set up
+};
+
 class SmbServer {
  public:
   // `shares` (may be null) is the share-mode table every front end uses.
@@ -40,6 +58,14 @@ class SmbServer {
   // Closes the listener and every connection (their opens are closed).
   void Stop();
   size_t connection_count() const;
+  // A snapshot of every session (asks each connection on its own queue;
+  // waits at most ~2 s for a busy one, which is then left out).
+  std::vector<SmbSessionInfo> Sessions() const;
+  // Applies a reloaded configuration's shares and users: new tree connects
+  // and session setups see them at once; connected trees, sessions, opens
+  // and locks stay. Other changed settings take effect only at restart:
+  // their config keys are returned (the caller logs them).
+  std::vector<std::string> Reload(const SmbOptions& next);
 
  private:
   struct Impl;

@@ -2,6 +2,20 @@
 
 namespace concordfs::smb {
 
+std::shared_ptr<const ShareConfig> SmbServerState::Config() const {
+  std::lock_guard<std::mutex> g(config_mu_);
+  if (!config_) {
+    config_ = std::make_shared<const ShareConfig>(
+        ShareConfig{opts.users, opts.shares});
+  }
+  return config_;
+}
+
+void SmbServerState::SetConfig(std::shared_ptr<const ShareConfig> c) {
+  std::lock_guard<std::mutex> g(config_mu_);
+  config_ = std::move(c);
+}
+
 void FileStates::AddOpen(InodeId ino) {
   std::lock_guard<std::mutex> g(mu_);
   ++files_[ino].opens;

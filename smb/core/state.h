@@ -52,8 +52,18 @@ class FileStates {
   std::unordered_map<InodeId, Entry> files_;  // GUARDED_BY(mu_)
 };
 
+// The users and shares in force; replaced whole by a reload (SIGHUP).
+struct ShareConfig {
+  std::vector<SmbUser> users;
+  std::vector<SmbShare> shares;
+};
+
 struct SmbServerState {
+  // The settings at start. Users and shares may change later: read them
+  // through Config(), not opts.users / opts.shares.
   SmbOptions opts;
+  std::shared_ptr<const ShareConfig> Config() const;
+  void SetConfig(std::shared_ptr<const ShareConfig> c);
   Vfs* vfs = nullptr;
   locking::ShareModeTable* shares = nullptr;  // borrowed; may be null in tests
   locking::LockManager* locks = nullptr;      // borrowed; null: no LOCK
@@ -67,6 +77,10 @@ struct SmbServerState {
   std::atomic<uint64_t> next_file_id{1};
   FileStates files;
   NanoTime volume_created = 0;
+
+ private:
+  mutable std::mutex config_mu_;
+  mutable std::shared_ptr<const ShareConfig> config_;  // GUARDED_BY(config_mu_)
 };
 
 struct SmbFileId {
@@ -80,7 +94,8 @@ struct SmbFileId {
 
 struct Tree {
   uint32_t id = 0;
-  const SmbShare* share = nullptr;  // nullptr for IPC$
+  std::shared_ptr<const ShareConfig> config;  // keeps `share` alive
+  const SmbShare* share = nullptr;            // nullptr for IPC$
   bool ipc = false;
   InodeId root = kInvalidInode;
   bool read_only = false;
@@ -103,6 +118,7 @@ struct Session {
   PreauthHash preauth;  // 3.1.1
   std::map<uint32_t, std::unique_ptr<Tree>> trees;
   uint32_t next_tree_id = 1;
+  NanoTime established = 0;  // Clock::Default() time of the setup's end
   metrics::GaugeHold live{metrics::Gauge::kSmbSessions};
 };
 
@@ -135,6 +151,7 @@ struct Open {
   std::vector<NotifyChange> notify_buffer;  // changes nobody waited for yet
   std::vector<uint64_t> lock_async_ids;     // blocked LOCK requests
   bool oplock_registered = false;           // in the OplockTable
+  std::string lease_id;  // client GUID + lease key when a lease was granted
 };
 
 }  // namespace concordfs::smb

@@ -170,6 +170,37 @@ TEST(SessionTest, TreeConnectToUnknownShare) {
   EXPECT_EQ(c.Call(q).status(), kStatusNetworkNameDeleted);
 }
 
+TEST(SessionTest, ReloadedSharesAndUsers) {
+  SmbTestClient c;
+  ASSERT_TRUE(c.Setup());
+  CreateResult f = c.Create("kept", kDispOpenIf);
+  ASSERT_EQ(f.status, kStatusSuccess);
+  // A reload: "share" is gone, "other" and user bob are new.
+  ShareConfig next;
+  next.users = c.world().st.Config()->users;
+  SmbUser bob;
+  bob.name = "bob";
+  bob.nt_hash = NtHashOfPassword("Bob-pass-2");
+  next.users.push_back(bob);
+  SmbShare other;
+  other.name = "other";
+  other.path = "/";
+  next.shares.push_back(other);
+  c.world().st.SetConfig(std::make_shared<const ShareConfig>(next));
+  // The connected tree and its open go on.
+  EXPECT_EQ(c.Write(f.fid, 0, "still here"), kStatusSuccess);
+  EXPECT_EQ(c.Read(f.fid, 0, 100).second, "still here");
+  // New tree connects see the new list.
+  EXPECT_EQ(c.TreeConnect("share"), kStatusBadNetworkName);
+  EXPECT_EQ(c.TreeConnect("other"), kStatusSuccess);
+  // So do new session setups: bob can log in (another session).
+  LoginOptions lo;
+  lo.user = "bob";
+  lo.password = "Bob-pass-2";
+  EXPECT_EQ(c.Login(lo), kStatusSuccess);
+  EXPECT_EQ(c.TreeConnect("other"), kStatusSuccess);
+}
+
 // ---- signing ----
 
 TEST(SigningTest, AlgorithmsOf311) {
