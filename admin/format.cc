@@ -113,6 +113,56 @@ std::string FormatLocks(const Json& response) {
                      rows);
 }
 
+std::string FormatNsm(const Json& row) {
+  if (Str(row, "protocol") != "nfs") return "-";
+  std::string s = Str(row, "nsm_state", "?");
+  if (Bool(row, "monitored")) s += ", monitored";
+  return s;
+}
+
+std::string FormatSecurity(const Json& row) {
+  if (Str(row, "protocol") != "smb" || !row.contains("dialect")) return "-";
+  std::string s;
+  if (Bool(row, "signing")) s = "signed";
+  if (Bool(row, "encrypted")) s += s.empty() ? "encrypted" : ",encrypted";
+  return s.empty() ? "none" : s;
+}
+
+std::string FormatUser(const Json& row) {
+  if (!row.contains("user")) return "-";
+  const std::string user = Str(row, "user");
+  if (user.empty()) return Bool(row, "guest") ? "(anonymous)" : "-";
+  return Bool(row, "guest") ? user + " (guest)" : user;
+}
+
+std::string FormatClients(const Json& response) {
+  const Json& clients = Member(response, "clients");
+  if (!clients.is_array() || clients.empty()) return "no clients\n";
+  std::vector<std::vector<std::string>> rows;
+  // A count, or "-" where the protocol has no such thing.
+  auto count = [](const Json& r, const char* key) {
+    return r.contains(key) ? std::to_string(Uint(r, key)) : std::string("-");
+  };
+  for (const Json& r : clients) {
+    const bool smb = r.contains("dialect");
+    std::string address = Str(r, "address");
+    if (address.empty()) address = "-";
+    if (Bool(r, "disconnected")) address += " (disconnected)";
+    std::string opens =
+        r.contains("shares") ? count(r, "shares") : count(r, "opens");
+    rows.push_back({Str(r, "protocol"), Str(r, "client"), address,
+                    FormatUser(r), smb ? Str(r, "dialect") : "-",
+                    FormatSecurity(r), FormatNsm(r), count(r, "trees"), opens,
+                    count(r, "oplocks"), count(r, "leases"),
+                    count(r, "durable"), count(r, "locks"), count(r, "waiting"),
+                    smb ? FormatAge(Uint(r, "age_ms")) : "-"});
+  }
+  return FormatTable({"PROTOCOL", "CLIENT", "ADDRESS", "USER", "DIALECT",
+                      "SECURITY", "NSM", "TREES", "OPENS", "OPLOCKS", "LEASES",
+                      "DURABLE", "LOCKS", "WAITING", "AGE"},
+                     rows);
+}
+
 std::string FormatGrace(const Json& response) {
   if (!Bool(response, "in_grace")) {
     std::string s = "not in grace";

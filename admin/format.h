@@ -26,6 +26,14 @@ std::string FormatAge(uint64_t ms);
 // The table of a "locks" response (held locks, then waiters), or
 // "no locks\n".
 std::string FormatLocks(const Json& response);
+// The table of a "clients" response (one row per NFS host, SMB session,
+// local processes), or "no clients\n".
+std::string FormatClients(const Json& response);
+// Cells of one "clients" row: NSM ("3, monitored"), SECURITY ("signed,
+// encrypted"), USER ("alice", "guest", "(anonymous)").
+std::string FormatNsm(const Json& row);
+std::string FormatSecurity(const Json& row);
+std::string FormatUser(const Json& row);
 // A "status" response as "key: value" lines and tables of exports/shares.
 std::string FormatStatus(const Json& response);
 // A "grace" response: one line.

@@ -2,7 +2,8 @@
 //
 // One request per line, one response per line, each a JSON object (UTF-8,
 // no newline inside; nlohmann's compact dump never writes one). A request
-// names its command in "cmd" ("locks", "release", "grace", "status") with
+// names its command in "cmd" ("locks", "clients", "release", "grace",
+// "status") with
 // the command's arguments beside it; a response has "ok": true and the
 // result, or "ok": false and "error": a message for people. A line longer
 // than kMaxLineBytes is refused. Everything here is a pure function (no

@@ -4,6 +4,8 @@
 //
 //   concordctl [--socket PATH] locks [--path P] [--protocol nfs|smb|local]
 //                                    [--client C] [--json]
+//   concordctl [--socket PATH] clients [--protocol nfs|smb|local]
+//                                      [--client C] [--json]
 //   concordctl [--socket PATH] release (--client C | --owner O)
 //                                      [--protocol P] --reason TEXT [--json]
 //   concordctl [--socket PATH] grace status|end [--json]
@@ -32,6 +34,17 @@ commands:
         flavour, age, owner. --path matches a file or everything below a
         directory; --client matches the CLIENT column, a numeric client id
         or an NFS host name.
+  clients [--protocol local|nfs|smb] [--client C]
+        one row per client: NFS client hosts (caller name, bound address,
+        NSM state number as its LOCK calls give it and whether it is on
+        the monitor list, NLM shares under OPENS), SMB sessions (session,
+        user, client address, dialect, signing/encryption, trees, opens,
+        opens holding an oplock, leases, durable opens, age) and local
+        processes (one row while they hold locks or open files); LOCKS and
+        WAITING count each client's held locks and blocked requests in the
+        lock manager. --client matches the CLIENT column (as in `locks`:
+        an NFS host name, session:0x<id>, local), a numeric client or
+        session id, or the ADDRESS (with or without its port).
   release (--client C | --owner O) --reason TEXT [--protocol P]
         drop every lock of a client, or of one owner (the OWNER column of
         `locks`), and cancel its waiters; waiters behind them are woken.
@@ -110,6 +123,10 @@ int main(int argc, char** argv) {
     if (!allow({"path", "protocol", "client"}) || !positional.empty()) {
       return Usage("locks takes --path, --protocol and --client");
     }
+  } else if (command == "clients") {
+    if (!allow({"protocol", "client"}) || !positional.empty()) {
+      return Usage("clients takes --protocol and --client");
+    }
   } else if (command == "release") {
     if (!allow({"client", "owner", "protocol", "reason"}) ||
         !positional.empty()) {
@@ -154,6 +171,7 @@ int main(int argc, char** argv) {
   }
   std::string out;
   if (command == "locks") out = FormatLocks(*r);
+  if (command == "clients") out = FormatClients(*r);
   if (command == "release") out = FormatRelease(*r);
   if (command == "grace") out = FormatGrace(*r);
   if (command == "status") out = FormatStatus(*r);

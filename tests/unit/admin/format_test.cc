@@ -50,6 +50,62 @@ TEST(AdminFormatTest, Locks) {
             "posix    20ms  nlm:99:00000007\n");
 }
 
+TEST(AdminFormatTest, Clients) {
+  EXPECT_EQ(FormatClients(Json{{"ok", true}, {"clients", Json::array()}}),
+            "no clients\n");
+  Json r = Json::parse(R"({"ok":true,"clients":[
+    {"protocol":"nfs","client":"host1","client_id":9,"address":"10.0.0.2",
+     "nsm_state":3,"monitored":true,"bound":true,"shares":1,"locks":2,
+     "waiting":1},
+    {"protocol":"nfs","client":"host2","client_id":8,"address":"10.0.0.3",
+     "nsm_state":null,"monitored":false,"bound":true,"shares":0,"locks":0,
+     "waiting":0},
+    {"protocol":"smb","client":"session:0x10","client_id":16,
+     "session_id":16,"address":"10.0.0.4:50000","user":"alice",
+     "guest":false,"dialect":"3.1.1","signing":true,"encrypted":true,
+     "trees":1,"opens":2,"oplocks":0,"leases":1,"durable":0,
+     "disconnected":false,"age_ms":65000,"locks":1,"waiting":0},
+    {"protocol":"smb","client":"session:0x11","client_id":17,
+     "session_id":17,"address":"10.0.0.5:50001","user":"","guest":true,
+     "dialect":"2.1","signing":false,"encrypted":false,"trees":0,"opens":0,
+     "oplocks":0,"leases":0,"durable":0,"disconnected":false,"age_ms":0,
+     "locks":0,"waiting":0},
+    {"protocol":"local","client":"local","client_id":0,"address":"",
+     "listed":false,"opens":3,"locks":1,"waiting":0}]})");
+  const std::string table = FormatClients(r);
+  std::vector<std::string> lines;
+  for (size_t pos = 0; pos < table.size();) {
+    const size_t end = table.find('\n', pos);
+    lines.push_back(table.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  ASSERT_EQ(lines.size(), 6u) << table;
+  EXPECT_EQ(lines[0],
+            "PROTOCOL  CLIENT        ADDRESS         USER         DIALECT  "
+            "SECURITY          NSM           TREES  OPENS  OPLOCKS  LEASES  "
+            "DURABLE  LOCKS  WAITING  AGE");
+  EXPECT_EQ(lines[1],
+            "nfs       host1         10.0.0.2        -            -        "
+            "-                 3, monitored  -      1      -        -       "
+            "-        2      1        -");
+  EXPECT_EQ(lines[2],
+            "nfs       host2         10.0.0.3        -            -        "
+            "-                 ?             -      0      -        -       "
+            "-        0      0        -");
+  EXPECT_EQ(lines[3],
+            "smb       session:0x10  10.0.0.4:50000  alice        3.1.1    "
+            "signed,encrypted  -             1      2      0        1       "
+            "0        1      0        1m05s");
+  EXPECT_EQ(lines[4],
+            "smb       session:0x11  10.0.0.5:50001  (anonymous)  2.1      "
+            "none              -             0      0      0        0       "
+            "0        0      0        0ms");
+  EXPECT_EQ(lines[5],
+            "local     local         -               -            -        "
+            "-                 -             -      3      -        -       "
+            "-        1      0        -");
+}
+
 TEST(AdminFormatTest, GraceAndRelease) {
   EXPECT_EQ(FormatGrace(Json{{"in_grace", false}}), "not in grace\n");
   EXPECT_EQ(FormatGrace(Json{{"in_grace", false}, {"ended", true}}),
