@@ -8,6 +8,7 @@
 #include <exception>
 #include <set>
 
+#include "daemon/admin_clients.h"
 #include "daemon/backend.h"
 #include "daemon/nfs_service.h"
 #include "daemon/smb_service.h"
@@ -77,9 +78,30 @@ bool ParseId(const std::string& s, uint64_t* out) {
   return errno == 0;
 }
 
+// "10.0.0.1:445" -> "10.0.0.1", "[::1]:445" -> "::1"; else unchanged.
+std::string HostPart(const std::string& address) {
+  if (!address.empty() && address[0] == '[') {
+    const size_t end = address.find(']');
+    return end == std::string::npos ? address : address.substr(1, end - 1);
+  }
+  const size_t colon = address.find(':');
+  if (colon != std::string::npos &&
+      address.find(':', colon + 1) == std::string::npos) {
+    return address.substr(0, colon);
+  }
+  return address;
+}
+
 bool MatchesClient(const Json& e, const std::string& c) {
   if (c.empty()) return true;
   if (e.value("client", "") == c) return true;
+  // `clients` rows carry the client's address (with a port for SMB).
+  const auto addr = e.find("address");
+  if (addr != e.end() && addr->is_string() &&
+      !addr->get<std::string>().empty() &&
+      (*addr == c || HostPart(addr->get<std::string>()) == c)) {
+    return true;
+  }
   const uint64_t id = e.value("client_id", uint64_t{0});
   uint64_t n = 0;
   if (ParseId(c, &n) && n == id) return true;
@@ -181,11 +203,13 @@ Json AdminHandler::Run(const Json& req) {
   try {
     const std::string cmd = req.value("cmd", "");
     if (cmd == "locks") return Locks(req);
+    if (cmd == "clients") return Clients(req);
     if (cmd == "release") return Release(req);
     if (cmd == "grace") return Grace(req);
     if (cmd == "status") return Summary();
-    return admin::ErrorResponse("unknown command '" + cmd +
-                                "' (expected locks, release, grace or status)");
+    return admin::ErrorResponse(
+        "unknown command '" + cmd +
+        "' (expected locks, clients, release, grace or status)");
   } catch (const std::exception& e) {
     // nlohmann::json reports misuse by exception; a request must not take
     // the admin thread down.
@@ -270,6 +294,39 @@ Json AdminHandler::Locks(const Json& req) {
   }
   Json r = admin::OkResponse();
   r["locks"] = std::move(list);
+  return r;
+}
+
+Result<LockFilter> ParseClientFilter(const Json& req) {
+  if (req.contains("path") && !req["path"].is_null()) {
+    return Status::Invalid("clients takes no path (filters: protocol, client)");
+  }
+  return ParseLockFilter(req);
+}
+
+Json AdminHandler::Clients(const Json& req) {
+  Result<LockFilter> f = ParseClientFilter(req);
+  if (!f.ok()) return admin::ErrorResponse(f.status().message());
+  // Snapshots, each under its owner's own mutex (SMB: each connection
+  // answers on its own queue).
+  std::vector<rpc::NlmHostInfo> hosts;
+  if (s_.nfs) hosts = s_.nfs->NlmHosts();
+  std::vector<smb::SmbSessionInfo> sessions;
+  if (s_.smb && (f->protocol.empty() || f->protocol == "smb")) {
+    sessions = s_.smb->Sessions();
+  }
+  std::vector<locking::LockInfo> locks;
+  std::vector<locking::WaiterInfo> waiters;
+  s_.backend->locks()->List(&locks, &waiters);
+  std::vector<locking::ShareEntry> opens;
+  s_.backend->share_modes()->List(&opens);
+  Json list = Json::array();
+  for (Json& row :
+       ClientRows(hosts, sessions, CountByClient(locks, waiters, opens))) {
+    if (MatchesLockFilter(row, *f)) list.push_back(std::move(row));
+  }
+  Json r = admin::OkResponse();
+  r["clients"] = std::move(list);
   return r;
 }
 

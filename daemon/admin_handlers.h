@@ -1,7 +1,7 @@
-// AdminHandler: the commands of the admin socket (`locks`, `release`,
-// `grace`, `status`), each a function from a request object to a response
-// object (admin/protocol.h). It reads the lock manager's and share table's
-// state through their own accessors (each takes only its own mutexes,
+// AdminHandler: the commands of the admin socket (`locks`, `clients`,
+// `release`, `grace`, `status`), each a function from a request object to a
+// response object (admin/protocol.h). It reads the lock manager's and share
+// table's state through their own accessors (each takes only its own mutexes,
 // briefly) and the metadata store for paths; it never touches a front end's
 // threads. The pure pieces (lock entries, filters, client names) are
 // exposed for unit tests.
@@ -57,7 +57,8 @@ admin::Json WaiterEntry(const locking::WaiterInfo& w, NanoTime now,
 
 // `locks` filters; empty fields match everything. `path` matches the file
 // or anything below a directory of that name; `client` matches the label,
-// the numeric id (decimal or 0x-hex) or, for NFS, a host name's id.
+// the numeric id (decimal or 0x-hex), the entry's address (with or without
+// its port; `clients` rows have one) or, for NFS, a host name's id.
 struct LockFilter {
   std::string path;
   std::string protocol;  // as given (validated by ParseLockFilter)
@@ -65,6 +66,8 @@ struct LockFilter {
 };
 Result<LockFilter> ParseLockFilter(const admin::Json& req);
 bool MatchesLockFilter(const admin::Json& entry, const LockFilter& f);
+// `clients` filters: protocol and client as for `locks`; no path.
+Result<LockFilter> ParseClientFilter(const admin::Json& req);
 
 class AdminHandler {
  public:
@@ -76,6 +79,7 @@ class AdminHandler {
 
  private:
   admin::Json Locks(const admin::Json& req);
+  admin::Json Clients(const admin::Json& req);
   admin::Json Release(const admin::Json& req);
   admin::Json Grace(const admin::Json& req);
   admin::Json Summary();

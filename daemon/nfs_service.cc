@@ -205,6 +205,10 @@ std::vector<std::string> NfsService::LockHosts() const {
   return out;
 }
 
+std::vector<rpc::NlmHostInfo> NfsService::NlmHosts() const {
+  return nlm_ ? nlm_->Hosts() : std::vector<rpc::NlmHostInfo>{};
+}
+
 std::vector<std::string> NfsService::Describe() const {
   const Config& c = backend_->config();
   std::vector<std::string> out;

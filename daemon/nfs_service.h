@@ -40,6 +40,8 @@ class NfsService {
   // Names of the client hosts holding NLM locks (the NSM monitor list), and
   // the portmapper set up ("embedded", "system", ...): for the admin socket.
   std::vector<std::string> LockHosts() const;
+  // The NLM client hosts (bound since start or monitored), for `clients`.
+  std::vector<rpc::NlmHostInfo> NlmHosts() const;
   const std::string& portmapper_mode() const { return portmapper_mode_; }
 
  private:

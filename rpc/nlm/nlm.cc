@@ -316,14 +316,21 @@ class NlmCall {
     return std::nullopt;
   }
 
+  // The client's NSM state (LOCK arguments): recorded when its host binds.
+  void set_client_state(int32_t state) { client_state_ = state; }
+
   bool BindHost(const std::string& caller) {
     std::lock_guard<std::mutex> lk(p_->mu_);
     auto it = p_->hosts_.find(caller);
     if (it == p_->hosts_.end()) {
       p_->hosts_.emplace(caller, ctx_.peer);
+      if (client_state_) p_->states_[caller] = *client_state_;
       return true;
     }
-    if (it->second.SameAddress(ctx_.peer)) return true;
+    if (it->second.SameAddress(ctx_.peer)) {
+      if (client_state_) p_->states_[caller] = *client_state_;
+      return true;
+    }
     CFS_LOG_WARN("nlm: caller_name '{}' from {} is bound to {}; refused",
                  caller, ctx_.peer.AddressString(), it->second.AddressString());
     return false;
@@ -350,6 +357,7 @@ class NlmCall {
   NlmProgram* p_;
   const CallContext& ctx_;
   locking::FileId file_ = 0;
+  std::optional<int32_t> client_state_;
 };
 
 NlmProgram::NlmProgram(Vfs* vfs, locking::LockManager* locks,
@@ -514,7 +522,7 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
       Alock a;
       if (!ReadAlock(args, vers, &a)) return {AcceptStat::kGarbageArgs};
       bool reclaim = args.Bool();
-      args.I32();  // state: the client's NSM state
+      call.set_client_state(args.I32());  // the client's NSM state
       if (!args.ok()) return {AcceptStat::kGarbageArgs};
       e.Opaque(cookie);
       if (proc == kNmLock) block = false;
@@ -787,6 +795,7 @@ int64_t NlmProgram::ReleaseHost(const std::string& name, const Peer& from) {
       return -1;
     }
     if (it != hosts_.end()) hosts_.erase(it);
+    states_.erase(name);
   }
   uint64_t id = NlmClientId(name);
   locking::ReleaseFilter f;
@@ -797,6 +806,36 @@ int64_t NlmProgram::ReleaseHost(const std::string& name, const Peer& from) {
   if (nsm_ != nullptr) nsm_->Forget(name);
   CFS_LOG_INFO("nlm: released {} lock(s) of host '{}'", n, name);
   return static_cast<int64_t>(n);
+}
+
+std::vector<NlmHostInfo> NlmProgram::Hosts() const {
+  std::map<std::string, NlmHostInfo> by_name;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (const auto& [name, peer] : hosts_) {
+      NlmHostInfo& h = by_name[name];
+      h.name = name;
+      h.address = peer.AddressString();
+      h.bound = true;
+    }
+    for (const auto& [name, state] : states_) {
+      auto it = by_name.find(name);
+      if (it != by_name.end()) it->second.nsm_state = state;
+    }
+  }
+  // NsmState takes its own mutex; not nested in mu_ (no order to keep).
+  if (nsm_ != nullptr) {
+    for (const auto& [name, peer] : nsm_->Hosts()) {
+      NlmHostInfo& h = by_name[name];
+      h.name = name;
+      if (h.address.empty()) h.address = peer.AddressString();
+      h.monitored = true;
+    }
+  }
+  std::vector<NlmHostInfo> out;
+  out.reserve(by_name.size());
+  for (auto& [name, h] : by_name) out.push_back(std::move(h));
+  return out;
 }
 
 void NlmProgram::NotifyRestart(uint32_t) {

@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -96,6 +97,16 @@ class NsmState {
   std::map<std::string, Peer> hosts_;  // GUARDED_BY(mu_)
 };
 
+// One NLM client host as the admin `clients` view shows it.
+struct NlmHostInfo {
+  std::string name;        // caller_name
+  std::string address;     // the address it is bound to ("" if unknown)
+  bool bound = false;      // has called since this start (address bound)
+  bool monitored = false;  // on the NSM list: told of our restarts
+  // The client's NSM state number as its last LOCK gave it.
+  std::optional<int32_t> nsm_state;
+};
+
 struct NlmOptions {
   std::string server_name = "concordfs";  // caller_name in our GRANTED calls
   // GRANTED callbacks: attempts and time per attempt before the grant is
@@ -141,6 +152,9 @@ class NlmProgram : public RpcProgram {
   // its statd), on the callback threads.
   void NotifyRestart(uint32_t nsm_port_hint = 0);
   void Stop();
+  // Every host bound since start or on the NSM list, sorted by name. Takes
+  // mu_ and the NsmState's mutex briefly; callable from any thread.
+  std::vector<NlmHostInfo> Hosts() const;
 
   struct Pending;  // a queued blocking lock (nlm.cc)
   struct Host;
@@ -168,8 +182,10 @@ class NlmProgram : public RpcProgram {
   std::function<void(const Peer&, std::string)> send_udp_;
   CallbackWorkers callbacks_{2};
 
-  std::mutex mu_;                      // guards hosts_, pending_
+  mutable std::mutex mu_;              // guards hosts_, states_, pending_
   std::map<std::string, Peer> hosts_;  // caller_name -> bound address
+  // caller_name -> the client's NSM state, from its last LOCK.
+  std::map<std::string, int32_t> states_;
   std::map<uint64_t, std::shared_ptr<Pending>> pending_;  // by waiter id
   // Grants sent with GRANTED_MSG, until the client's GRANTED_RES.
   std::map<uint64_t, locking::LockRequest> granted_msgs_;

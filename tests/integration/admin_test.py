@@ -292,7 +292,7 @@ def run(daemon, ctl, tool, tmp):
     check([a.get("error") for a in answers] == [
         "request is not valid JSON", 'request has no "cmd" string',
         "request is not a JSON object",
-        "unknown command 'nope' (expected locks, release, grace or status)",
+        "unknown command 'nope' (expected locks, clients, release, grace or status)",
         'field "path" must be a string', None] and answers[-1]["ok"],
         "malformed requests get clear errors, on one connection", answers)
     answers = raw_request(daemon.sock, b"{" * 100 + b"\n")

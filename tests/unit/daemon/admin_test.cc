@@ -191,11 +191,56 @@ TEST_F(AdminTest, ReleaseOfOneOwnerKeepsTheClientsOthers) {
   EXPECT_EQ(after["locks"][0]["pid"], 7);
 }
 
+TEST_F(AdminTest, ClientsCountWhatEachClientHolds) {
+  Json r = Call({{"cmd", "clients"}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  EXPECT_EQ(r["clients"], Json::array());
+  auto* lm = backend_->locks();
+  ASSERT_EQ(lm->Lock(Req(file_, kNfs, 0, 9, LockMode::kExclusive, 7)).status,
+            LockStatus::kGranted);
+  ASSERT_EQ(lm->Lock(Req(file_, kNfs, 20, 29, LockMode::kShared, 8)).status,
+            LockStatus::kGranted);
+  LockResult q = lm->Lock(Req(file_, kLocal, 0, 0, LockMode::kExclusive, 42),
+                          [](LockStatus) {});
+  ASSERT_EQ(q.status, LockStatus::kQueued);
+  r = Call({{"cmd", "clients"}});
+  ASSERT_TRUE(r["ok"]) << r.dump();
+  ASSERT_EQ(r["clients"].size(), 2u) << r.dump();
+  // No NFS service here: the host is known by what it holds only.
+  const Json& n = r["clients"][0];
+  EXPECT_EQ(n["protocol"], "nfs");
+  EXPECT_EQ(n["client_id"], kNfs.client);
+  EXPECT_EQ(n["locks"], 2);
+  EXPECT_EQ(n["waiting"], 0);
+  EXPECT_EQ(n["listed"], false);
+  const Json& l = r["clients"][1];
+  EXPECT_EQ(l["protocol"], "local");
+  EXPECT_EQ(l["locks"], 0);
+  EXPECT_EQ(l["waiting"], 1);
+  EXPECT_EQ(Call({{"cmd", "clients"}, {"protocol", "local"}})["clients"].size(),
+            1u);
+  EXPECT_EQ(Call({{"cmd", "clients"},
+                  {"client", std::to_string(kNfs.client)}})["clients"]
+                .size(),
+            1u);
+  EXPECT_EQ(Call({{"cmd", "clients"}, {"path", "/d"}})["error"],
+            "clients takes no path (filters: protocol, client)");
+
+  ASSERT_TRUE(Call({{"cmd", "release"},
+                    {"client", std::to_string(kNfs.client)},
+                    {"reason", "test"}})["ok"]);
+  r = Call({{"cmd", "clients"}});
+  ASSERT_EQ(r["clients"].size(), 1u) << r.dump();
+  EXPECT_EQ(r["clients"][0]["protocol"], "local");
+  EXPECT_EQ(r["clients"][0]["locks"], 1);
+  EXPECT_EQ(r["clients"][0]["waiting"], 0);
+}
+
 TEST_F(AdminTest, MalformedRequestsGetClearErrors) {
   EXPECT_EQ(handler_->Handle("not json")["error"], "request is not valid JSON");
   EXPECT_EQ(handler_->Handle("{\"cmd\":\"frobnicate\"}")["error"],
-            "unknown command 'frobnicate' (expected locks, release, grace or "
-            "status)");
+            "unknown command 'frobnicate' (expected locks, clients, release, "
+            "grace or status)");
   EXPECT_EQ(handler_->Handle("{\"cmd\":\"locks\",\"path\":5}")["error"],
             "field \"path\" must be a string");
   EXPECT_EQ(
