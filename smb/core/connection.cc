@@ -763,7 +763,11 @@ void SmbConnection::OnDisconnect() {
     }
   }
   pending_.clear();
-  while (!opens_.empty()) CloseOpen(opens_.begin()->second.get());
+  // Durable and resilient opens are kept for a reconnect; the rest close.
+  while (!opens_.empty()) {
+    Open* o = opens_.begin()->second.get();
+    if (!KeepForReconnect(o)) CloseOpen(o);
+  }
   sessions_.clear();
 }
 

@@ -91,6 +91,17 @@ struct Call {
   std::string_view body_in() const { return msg.substr(kSmb2HeaderSize); }
 };
 
+// What a CREATE asked of durability (MS-SMB2 2.2.13.2.3-2.2.13.2.12).
+struct DurableAsk {
+  bool v1 = false;         // DHnQ
+  bool v2 = false;         // DH2Q
+  bool reconnect = false;  // DHnC or DH2C
+  bool reconnect_v2 = false;
+  uint32_t timeout_ms = 0;  // DH2Q
+  std::string create_guid;  // DH2Q / DH2C
+  SmbFileId fid;            // DHnC / DH2C
+};
+
 class SmbConnection {
  public:
   SmbConnection(SmbServerState* state, Transport* transport, std::string peer);
@@ -145,6 +156,16 @@ class SmbConnection {
   void TreeConnect(Call* c);
   void TreeDisconnect(Call* c);
   void Create(Call* c);
+  // CREATE with DHnC/DH2C: takes a kept open back (handlers_create.cc).
+  void Reconnect(Call* c, const DurableAsk& d,
+                 const std::optional<LeaseRequest>& lease,
+                 std::string_view raw_name);
+  // The CREATE response body for `o` (and the contexts it answers).
+  void CreateResponse(Call* c, const Open& o, const Attr& attr, uint8_t oplock,
+                      uint32_t action, const std::string& ctx_buf);
+  // A lost connection: keeps `o` for a reconnect if it is durable or
+  // resilient and still may be; false if it must be closed.
+  bool KeepForReconnect(Open* o);
   void Close(Call* c);
   void Flush(Call* c);
   void Read(Call* c);
@@ -168,6 +189,8 @@ class SmbConnection {
   bool StructureSizeIs(Call* c, LeReader* r, uint16_t size);
   SmbFileId ReadFileId(LeReader* r);
   uint32_t CloseOpen(Open* o);
+  // Ends the open's pending CHANGE_NOTIFY and LOCK waits.
+  void EndWaits(Open* o);
   bool HasOpensBelow(const Open* dir) const;
   // Would READ/WRITE of the range conflict with another owner's lock?
   bool IoLocked(const Open& o, uint64_t offset, uint64_t length, bool write);

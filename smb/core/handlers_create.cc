@@ -106,6 +106,43 @@ int OpenFlags(uint32_t access) {
   return O_RDONLY;
 }
 
+// Reads the durable contexts. Combinations the protocol forbids are
+// INVALID_PARAMETER; a reconnect context makes the request contexts moot.
+uint32_t ParseDurable(const std::vector<CreateContext>& contexts, bool v2_ok,
+                      DurableAsk* d) {
+  bool dhnc = false, dh2c = false;
+  for (const CreateContext& cc : contexts) {
+    LeReader r(cc.data);
+    if (cc.name == "DHnQ") {
+      if (cc.data.size() < 16) return kStatusInvalidParameter;
+      d->v1 = true;
+    } else if (cc.name == "DHnC") {
+      if (cc.data.size() < 16) return kStatusInvalidParameter;
+      dhnc = true;
+      d->fid.persistent = r.U64();
+      d->fid.volatile_id = r.U64();
+    } else if (cc.name == "DH2Q" && v2_ok) {
+      if (cc.data.size() < 32) return kStatusInvalidParameter;
+      d->v2 = true;
+      d->timeout_ms = r.U32();
+      r.Skip(12);  // flags (persistent handles are not offered), reserved
+      d->create_guid = std::string(r.Bytes(16));
+    } else if (cc.name == "DH2C" && v2_ok) {
+      if (cc.data.size() < 36) return kStatusInvalidParameter;
+      dh2c = true;
+      d->fid.persistent = r.U64();
+      d->fid.volatile_id = r.U64();
+      d->create_guid = std::string(r.Bytes(16));
+    }
+  }
+  if (d->v2 && (d->v1 || dhnc)) return kStatusInvalidParameter;
+  if (dh2c && (d->v1 || dhnc || d->v2)) return kStatusInvalidParameter;
+  d->reconnect = dhnc || dh2c;
+  d->reconnect_v2 = dh2c;
+  if (d->reconnect) d->v1 = d->v2 = false;
+  return kStatusSuccess;
+}
+
 }  // namespace
 
 SmbFileId SmbConnection::ReadFileId(LeReader* r) {
@@ -149,53 +186,40 @@ bool SmbConnection::StructureSizeIs(Call* c, LeReader* r, uint16_t size) {
   return false;
 }
 
-uint32_t SmbConnection::CloseOpen(Open* o) {
-  uint32_t status = kStatusSuccess;
-  if (o->share_registered && st_->shares) {
-    st_->shares->Close(o->ino, ShareOwner(o->session_id, o->fid.volatile_id));
+void ReleaseOpen(SmbServerState* st, Open* o) {
+  if (o->share_registered && st->shares) {
+    st->shares->Close(o->ino, ShareOwner(o->owner_session, o->fid.volatile_id));
     o->share_registered = false;
   }
   if (o->oplock_registered) {
-    st_->oplocks->Close(o->ino, o->fid.volatile_id);
+    st->oplocks->Close(o->ino, o->fid.volatile_id);
     o->oplock_registered = false;
   }
-  if (o->notify_watch && st_->notify) st_->notify->Unwatch(o->notify_watch);
-  for (uint64_t async_id : o->notify_async_ids) {
-    CompleteAsync(async_id, kStatusNotifyCleanup, {});
-  }
-  for (uint64_t async_id : o->lock_async_ids) {
-    auto p = pending_.find(async_id);
-    if (p != pending_.end() && p->second.cancel) {
-      p->second.closed = true;
-      p->second.cancel();
-    }
-  }
-  if (st_->locks && o->ino != kInvalidInode && !o->pipe) {
+  if (st->locks && o->ino != kInvalidInode && !o->pipe) {
     // The open's byte-range locks end with it.
     locking::ReleaseFilter f;
     f.protocol = locking::Protocol::kSmb;
-    f.client = o->session_id;
+    f.client = o->owner_session;
     f.open = o->fid.volatile_id;
     f.file = o->ino;
-    st_->locks->Release(f);
+    st->locks->Release(f);
   }
-  if (o->vfs_handle) (void)st_->vfs->Release(o->vfs_handle);
+  if (o->vfs_handle) (void)st->vfs->Release(o->vfs_handle);
+  o->vfs_handle = 0;
   if (o->ino != kInvalidInode && !o->pipe) {
     if (o->delete_on_close) {
-      st_->files.SetDeletePending(o->ino, true);
-      if (o->is_dir && st_->notify) st_->notify->DeletePending(o->ino);
+      st->files.SetDeletePending(o->ino, true);
+      if (o->is_dir && st->notify) st->notify->DeletePending(o->ino);
     }
-    if (st_->files.RemoveOpen(o->ino) && o->parent != kInvalidInode) {
+    if (st->files.RemoveOpen(o->ino) && o->parent != kInvalidInode) {
       // Last close of a delete-pending file: remove the name, if it still
       // names this file (another protocol may have renamed it).
-      OpContext ctx;
-      auto s = sessions_.find(o->session_id);
-      if (s != sessions_.end()) ctx = Ctx(s->second.get());
+      OpContext ctx = o->ctx;
       ctx.origin = Origin::kSmb;
-      auto a = st_->vfs->Lookup(ctx, o->parent, o->name);
+      auto a = st->vfs->Lookup(ctx, o->parent, o->name);
       if (a.ok() && a->inode.id == o->ino) {
-        Status r = o->is_dir ? st_->vfs->Rmdir(ctx, o->parent, o->name)
-                             : st_->vfs->Unlink(ctx, o->parent, o->name);
+        Status r = o->is_dir ? st->vfs->Rmdir(ctx, o->parent, o->name)
+                             : st->vfs->Unlink(ctx, o->parent, o->name);
         if (!r.ok()) {
           CFS_LOG_DEBUG("smb: delete on close of {} failed: {}", o->path,
                         r.ToString());
@@ -203,8 +227,31 @@ uint32_t SmbConnection::CloseOpen(Open* o) {
       }
     }
   }
+}
+
+void SmbConnection::EndWaits(Open* o) {
+  if (o->notify_watch && st_->notify) st_->notify->Unwatch(o->notify_watch);
+  o->notify_watch = 0;
+  for (uint64_t async_id : o->notify_async_ids) {
+    CompleteAsync(async_id, kStatusNotifyCleanup, {});
+  }
+  o->notify_async_ids.clear();
+  o->notify_buffer.clear();
+  for (uint64_t async_id : o->lock_async_ids) {
+    auto p = pending_.find(async_id);
+    if (p != pending_.end() && p->second.cancel) {
+      p->second.closed = true;
+      p->second.cancel();
+    }
+  }
+  o->lock_async_ids.clear();
+}
+
+uint32_t SmbConnection::CloseOpen(Open* o) {
+  EndWaits(o);
+  ReleaseOpen(st_, o);
   opens_.erase(o->fid.volatile_id);
-  return status;
+  return kStatusSuccess;
 }
 
 std::function<void()> SmbConnection::RetryAfterBreaks(Call* c,
@@ -287,6 +334,32 @@ void SmbConnection::Create(Call* c) {
     return;
   }
   std::vector<CreateContext> contexts;
+  if (!ParseContexts(c->msg, ctx_off, ctx_len, &contexts)) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  // Durable handle requests and reconnects (MS-SMB2 3.3.5.9.6-3.3.5.9.12);
+  // the v2 contexts exist from 3.0 on. A reconnect ignores the request's
+  // other fields.
+  DurableAsk dur;
+  if (!c->tree->ipc) {
+    uint32_t ds = ParseDurable(contexts, dialect_ >= kDialect300, &dur);
+    if (ds != kStatusSuccess) {
+      c->status = ds;
+      return;
+    }
+  }
+  if (dur.reconnect) {
+    std::optional<LeaseRequest> lease;
+    for (const CreateContext& cc : contexts) {
+      if (cc.name == "RqLs" && cc.data.size() >= 16 &&
+          dialect_ >= kDialect210) {
+        lease.emplace();
+        lease->key = std::string(cc.data.substr(0, 16));
+      }
+    }
+    return Reconnect(c, dur, lease, raw_name);
+  }
   if (impersonation > 3) {
     c->status = kStatusBadImpersonationLevel;
     return;
@@ -297,8 +370,7 @@ void SmbConnection::Create(Call* c) {
   }
   if ((options & ~kOptValid) || disposition > kOverwriteIf ||
       (file_attrs & ~kValidAttrs) || share_access > 7 ||
-      ((options & kOptDirectory) && (options & kOptNonDirectory)) ||
-      !ParseContexts(c->msg, ctx_off, ctx_len, &contexts)) {
+      ((options & kOptDirectory) && (options & kOptNonDirectory))) {
     c->status = kStatusInvalidParameter;
     return;
   }
@@ -317,10 +389,6 @@ void SmbConnection::Create(Call* c) {
       (disposition == kSupersede || disposition == kOverwrite ||
        disposition == kOverwriteIf)) {
     c->status = kStatusInvalidParameter;
-    return;
-  }
-  if (desired == 0) {
-    c->status = kStatusAccessDenied;
     return;
   }
   for (const CreateContext& cc : contexts) {
@@ -360,6 +428,10 @@ void SmbConnection::Create(Call* c) {
   }
   std::string lease_id =
       lease ? std::string(client_guid_, 16) + lease->key : std::string();
+  if (desired == 0) {
+    c->status = kStatusAccessDenied;
+    return;
+  }
   std::vector<Ea> create_eas;
   for (const CreateContext& cc : contexts) {
     if (cc.name == "ExtA" && !c->tree->ipc) {
@@ -383,6 +455,7 @@ void SmbConnection::Create(Call* c) {
     o->fid.volatile_id = st_->next_file_id.fetch_add(1);
     o->fid.persistent = o->fid.volatile_id;
     o->session_id = s->id;
+    o->owner_session = s->id;
     o->tree_id = c->tree->id;
     o->path = *name;
     o->access = desired;
@@ -765,6 +838,11 @@ resolved:
   o->fid.persistent = vid;
   o->share_registered = share_registered;
   o->session_id = s->id;
+  o->owner_session = s->id;
+  o->ctx = Ctx(s);
+  o->client_guid = std::string(client_guid_, 16);
+  o->user = s->user ? s->user->name : "";
+  o->share = c->tree->share ? c->tree->share->name : "";
   o->tree_id = c->tree->id;
   o->ino = attr->inode.id;
   o->parent = name.empty() ? kInvalidInode : parent;
@@ -821,11 +899,33 @@ resolved:
     if (grant.lease) o->lease_id = g.client_guid + grant.lease_key;
   }
 
-  // Create contexts answered: MxAc, QFid, RqLs (the lease granted).
-  // Durable handles are not granted (no response context), as the
-  // protocol allows.
+  // Durable: only with batch or handle caching (MS-SMB2 3.3.5.9.6/10),
+  // which a disconnected client's open must still have to be kept.
+  if ((dur.v1 || dur.v2) && st_->durable && !o->is_dir &&
+      (grant.oplock == kOplockBatch ||
+       (grant.lease && (grant.lease_state & kLeaseHandle)))) {
+    o->durable = dur.v2 ? 2 : 1;
+    o->create_guid = dur.create_guid;
+    uint32_t t = st_->opts.durable_timeout_ms;
+    if (dur.v2 && dur.timeout_ms) {
+      t = std::min(dur.timeout_ms, st_->opts.max_durable_timeout_ms);
+    }
+    o->keep_ms = t;
+  }
+
+  // Create contexts answered: MxAc, QFid, RqLs (the lease granted), DHnQ /
+  // DH2Q (durability granted).
   std::string ctx_buf;
   size_t last = std::string::npos;
+  if (o->durable == 1) {
+    AppendContext(&ctx_buf, &last, "DHnQ", std::string(8, '\0'));
+  } else if (o->durable == 2) {
+    std::string d;
+    LeWriter dw(&d);
+    dw.U32(o->keep_ms);
+    dw.U32(0);  // not persistent
+    AppendContext(&ctx_buf, &last, "DH2Q", d);
+  }
   for (const CreateContext& cc : contexts) {
     if (cc.name == "MxAc") {
       std::string d;
@@ -863,22 +963,159 @@ resolved:
     AppendContext(&ctx_buf, &last, "RqLs", d);
   }
 
-  const Inode& in = attr->inode;
+  CreateResponse(c, *o, *attr, grant.oplock, action, ctx_buf);
+  c->created = o->fid;
+  opens_[o->fid.volatile_id] = std::move(o);
+}
+
+void SmbConnection::Reconnect(Call* c, const DurableAsk& d,
+                              const std::optional<LeaseRequest>& lease,
+                              std::string_view raw_name) {
+  Session* s = c->session;
+  if (!st_->durable) {
+    c->status = kStatusObjectNameNotFound;
+    return;
+  }
+  std::string guid(client_guid_, 16);
+  std::string user = s->user ? s->user->name : "";
+  std::string share = c->tree->share ? c->tree->share->name : "";
+  uint32_t status = kStatusSuccess;
+  // MS-SMB2 3.3.5.9.7 / 3.3.5.9.12: the open must be kept, of the kind
+  // asked for, with the same lease (or none), for the same user and share.
+  std::unique_ptr<Open> o = st_->durable->Take(
+      d.fid.persistent,
+      [&](const Open& k) -> uint32_t {
+        // DHnC names no create GUID (zeros); DH2C names the open's and
+        // must come from the same client.
+        std::string kguid =
+            k.create_guid.empty() ? std::string(16, '\0') : k.create_guid;
+        std::string dguid =
+            d.create_guid.empty() ? std::string(16, '\0') : d.create_guid;
+        if (kguid != dguid) return kStatusObjectNameNotFound;
+        if (d.reconnect_v2 && k.client_guid != guid) {
+          return kStatusObjectNameNotFound;
+        }
+        if (k.lease_id.empty() ? lease.has_value()
+                               : (!lease || guid + lease->key != k.lease_id)) {
+          return kStatusObjectNameNotFound;
+        }
+        if (k.share != share) return kStatusObjectNameNotFound;
+        if (k.user != user) return kStatusAccessDenied;
+        // With a lease the name must be the open's (oplocks: ignored).
+        if (!k.lease_id.empty()) {
+          auto name = Utf16ToUtf8(raw_name);
+          std::string want = k.path;
+          if (!name || !Utf8EqualsIgnoreCase(*name, want))
+            return kStatusInvalidParameter;
+        }
+        return kStatusSuccess;
+      },
+      &status);
+  if (!o) {
+    c->status = status;
+    return;
+  }
+  auto attr = st_->vfs->GetAttr(o->ino);
+  if (!attr.ok()) {
+    ReleaseOpen(st_, o.get());
+    c->status = kStatusObjectNameNotFound;
+    return;
+  }
+  o->session_id = s->id;
+  o->tree_id = c->tree->id;
+  o->ctx = Ctx(s);
+  uint64_t vid = o->fid.volatile_id;
+  uint8_t level = kOplockNone;
+  std::string ctx_buf;
+  size_t last = std::string::npos;
+  if (o->oplock_registered) {
+    st_->oplocks->Rebind(vid, s->id, MakeBreakSender());
+    level = st_->oplocks->OplockOf(vid);
+    std::optional<GrantResult> g;
+    if (!o->lease_id.empty()) g = st_->oplocks->LeaseOf(o->lease_id);
+    if (g) {
+      level = kOplockLease;
+      std::string b;
+      LeWriter dw(&b);
+      dw.Bytes(g->lease_key);
+      dw.U32(g->lease_state);
+      dw.U32(g->lease_flags);
+      dw.U64(0);
+      if (g->version >= 2) {
+        if (g->parent_key.size() == 16) {
+          dw.Bytes(g->parent_key);
+        } else {
+          dw.Zeros(16);
+        }
+        dw.U16(g->epoch);
+        dw.U16(0);
+      }
+      AppendContext(&ctx_buf, &last, "RqLs", b);
+    }
+  }
+  CFS_LOG_DEBUG("smb: {}: durable open {} of {} reconnected", peer_,
+                o->fid.persistent, o->path);
+  CreateResponse(c, *o, *attr, level, kActionOpened, ctx_buf);
+  c->created = o->fid;
+  opens_[vid] = std::move(o);
+}
+
+bool SmbConnection::KeepForReconnect(Open* o) {
+  if (!st_->durable || o->pipe || (!o->durable && !o->resilient)) {
+    return false;
+  }
+  if (!o->resilient) {
+    // A durable open is kept only while it still caches handles (MS-SMB2
+    // 3.3.7.1): batch oplock, or a lease with H.
+    bool handles = false;
+    if (o->oplock_registered) {
+      handles = o->lease_id.empty()
+                    ? st_->oplocks->OplockOf(o->fid.volatile_id) == kOplockBatch
+                    : (st_->oplocks->LeaseStateOf(o->lease_id) & kLeaseHandle);
+    }
+    if (!handles) return false;
+  }
+  EndWaits(o);
+  uint64_t vid = o->fid.volatile_id;
+  uint64_t pid = o->fid.persistent;
+  bool breaking = false;
+  if (o->oplock_registered) {
+    // Nobody can acknowledge a break now: one closes the kept open.
+    DurableTable* table = st_->durable.get();
+    st_->oplocks->Rebind(
+        vid, 0, [table, pid](const BreakNotice&) { table->Purge(pid); },
+        &breaking);
+  }
+  auto it = opens_.find(vid);
+  std::unique_ptr<Open> kept = std::move(it->second);
+  opens_.erase(it);
+  kept->session_id = 0;
+  kept->tree_id = 0;
+  st_->durable->Keep(std::move(kept));
+  // A break sent to this connection can no longer be acknowledged.
+  if (breaking) st_->durable->Purge(pid);
+  return true;
+}
+
+void SmbConnection::CreateResponse(Call* c, const Open& o, const Attr& attr,
+                                   uint8_t oplock, uint32_t action,
+                                   const std::string& ctx_buf) {
+  const Inode& in = attr.inode;
   LeWriter w(&c->body);
   w.U16(89);
-  w.U8(grant.oplock);
+  w.U8(oplock);
   w.U8(0);
   w.U32(action);
   w.U64(ToFiletime(in.btime ? in.btime : in.ctime));
   w.U64(ToFiletime(in.atime));
   w.U64(ToFiletime(in.mtime));
   w.U64(ToFiletime(in.ctime));
-  w.U64(AllocationSize(*attr));
+  w.U64(AllocationSize(attr));
   w.U64(in.is_dir() ? 0 : in.size);
   w.U32(DosAttributes(in));
   w.U32(0);
-  w.U64(o->fid.persistent);
-  w.U64(o->fid.volatile_id);
+  w.U64(o.fid.persistent);
+  w.U64(o.fid.volatile_id);
   size_t ctx_fields = w.size();
   w.U32(0);
   w.U32(0);
@@ -890,8 +1127,6 @@ resolved:
   } else {
     w.U8(0);  // the body's variable part must not be empty
   }
-  c->created = o->fid;
-  opens_[o->fid.volatile_id] = std::move(o);
 }
 
 void SmbConnection::Close(Call* c) {

@@ -26,7 +26,7 @@ bool SmbConnection::IoLocked(const Open& o, uint64_t offset, uint64_t length,
   auto range = locking::Range::FromSmb(offset, length);
   if (!range) return false;
   return st_->locks
-      ->CheckIo(o.ino, ShareOwner(o.session_id, o.fid.volatile_id), *range,
+      ->CheckIo(o.ino, ShareOwner(o.owner_session, o.fid.volatile_id), *range,
                 write)
       .has_value();
 }

@@ -26,6 +26,7 @@ constexpr uint32_t kFsctlGetCompression = 0x0009003C;
 constexpr uint32_t kFsctlSetCompression = 0x0009C040;
 constexpr uint32_t kFsctlQueryAllocatedRanges = 0x000940CF;
 constexpr uint32_t kFsctlGetIntegrity = 0x0009027C;
+constexpr uint32_t kFsctlLmrRequestResiliency = 0x001401D4;
 constexpr uint32_t kIoctlIsFsctl = 1;
 
 }  // namespace
@@ -157,6 +158,26 @@ void SmbConnection::Ioctl(Call* c) {
       w.U64(o->ino);
       w.U64(0);
       w.Zeros(16);
+      break;
+    }
+    case kFsctlLmrRequestResiliency: {
+      // The open is kept for Timeout ms after a disconnect (MS-SMB2
+      // 3.3.5.15.9); 2.0.2 has no resilient handles.
+      if (dialect_ < kDialect210 || !st_->durable) {
+        c->status = kStatusInvalidDeviceRequest;
+        return;
+      }
+      Open* o = OpenOrClosed(c, fid);
+      if (!o) return;
+      LeReader v(in);
+      uint32_t timeout = v.U32();
+      if (!v.ok() || in.size() < 8 || o->pipe ||
+          timeout > st_->opts.max_resilient_timeout_ms) {
+        c->status = kStatusInvalidParameter;
+        return;
+      }
+      o->resilient = true;
+      o->keep_ms = timeout ? timeout : st_->opts.resilient_timeout_ms;
       break;
     }
     case kFsctlQueryAllocatedRanges:

@@ -52,7 +52,7 @@ locking::LockRequest SmbLockRequest(const Open& o, const locking::Range& range,
                                     bool exclusive) {
   locking::LockRequest req;
   req.file = o.ino;
-  req.owner = ShareOwner(o.session_id, o.fid.volatile_id);
+  req.owner = ShareOwner(o.owner_session, o.fid.volatile_id);
   req.flavor = locking::Flavor::kWindows;
   req.mode =
       exclusive ? locking::LockMode::kExclusive : locking::LockMode::kShared;
@@ -64,7 +64,7 @@ void SmbConnection::Lock(Call* c) {
   LeReader r(c->msg);
   if (!StructureSizeIs(c, &r, 48)) return;
   uint16_t count = r.U16();
-  r.Skip(4);  // lock sequence (resilient/durable handles are not granted)
+  uint32_t lock_sequence = r.U32();
   SmbFileId fid = ReadFileId(&r);
   std::vector<Element> els;
   for (uint16_t i = 0; i < count && r.ok(); ++i) {
@@ -89,7 +89,26 @@ void SmbConnection::Lock(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  auto done = [c] {
+  // Lock sequence replay (MS-SMB2 3.3.5.14) for resilient and durable
+  // opens: a LOCK resent after a reconnect with the number its bucket
+  // (1..64) already holds succeeded before and is answered again without
+  // being applied. Other opens are not checked (as Windows does).
+  uint8_t* seq_slot = nullptr;
+  uint8_t seq_value = lock_sequence & 0xF;
+  uint32_t bucket = lock_sequence >> 4;
+  bool checked = o->resilient || (o->durable && dialect_ >= kDialect300);
+  if (checked && bucket >= 1 && bucket <= 64) {
+    seq_slot = &o->lock_sequence[bucket - 1];
+    if (*seq_slot == seq_value) {
+      LeWriter w(&c->body);
+      w.U16(4);
+      w.U16(0);
+      return;
+    }
+    *seq_slot = 0xFF;  // not a replay: invalid until this one succeeds
+  }
+  auto done = [c, seq_slot, seq_value] {
+    if (seq_slot) *seq_slot = seq_value;
     LeWriter w(&c->body);
     w.U16(4);
     w.U16(0);
@@ -145,10 +164,18 @@ void SmbConnection::Lock(Call* c) {
       // One element that may wait: queue it and answer when granted.
       uint64_t async_id = next_async_id_++;
       auto post = transport_->Poster();
-      locking::LockResult res =
-          st_->locks->Lock(req, [this, post, async_id](locking::LockStatus s) {
-            post([this, async_id, s] {
+      uint64_t vid = o->fid.volatile_id;
+      uint32_t slot = seq_slot ? bucket : 0;
+      locking::LockResult res = st_->locks->Lock(
+          req,
+          [this, post, async_id, vid, slot, seq_value](locking::LockStatus s) {
+            post([this, async_id, s, vid, slot, seq_value] {
               std::string body;
+              auto it = opens_.find(vid);
+              if (s == locking::LockStatus::kGranted && slot &&
+                  it != opens_.end()) {
+                it->second->lock_sequence[slot - 1] = seq_value;
+              }
               if (s == locking::LockStatus::kGranted) {
                 LeWriter w(&body);
                 w.U16(4);

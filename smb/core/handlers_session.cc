@@ -428,7 +428,8 @@ void SmbConnection::Logoff(Call* c) {
   for (auto it = opens_.begin(); it != opens_.end();) {
     Open* o = it->second.get();
     ++it;
-    if (o->session_id == id) CloseOpen(o);
+    // Durable opens outlive a logoff too (a new session may reconnect).
+    if (o->session_id == id && !KeepForReconnect(o)) CloseOpen(o);
   }
   // The response is signed with the session's key: keep the session until
   // the response is built, then drop it.

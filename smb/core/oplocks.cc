@@ -468,6 +468,42 @@ uint8_t OplockTable::OplockOf(uint64_t open_id) {
   return h->is_lease ? kOplockLease : OplockLevelOf(h->state);
 }
 
+bool OplockTable::Rebind(uint64_t open_id, uint64_t session_id,
+                         BreakSender sender, bool* breaking) {
+  std::lock_guard lk(mu_);
+  if (breaking) *breaking = false;
+  auto fit = open_files_.find(open_id);
+  if (fit == open_files_.end()) return false;
+  File& f = files_[fit->second];
+  OpenRec* o = FindOpen(f, open_id);
+  if (!o) return false;
+  o->session_id = session_id;
+  o->sender = std::move(sender);
+  Holder* h = o->holder ? FindHolder(f, o->holder) : nullptr;
+  if (breaking && h) *breaking = h->breaking;
+  return true;
+}
+
+std::optional<GrantResult> OplockTable::LeaseOf(const std::string& lease_id) {
+  std::lock_guard lk(mu_);
+  auto lit = leases_.find(lease_id);
+  if (lit == leases_.end()) return std::nullopt;
+  for (Holder& x : files_[lit->second].holders) {
+    if (!x.is_lease || x.lease_id != lease_id) continue;
+    GrantResult g;
+    g.oplock = kOplockLease;
+    g.lease = true;
+    g.lease_key = x.lease_key;
+    g.lease_state = x.state;
+    g.version = x.version;
+    g.epoch = x.epoch;
+    g.parent_key = x.parent_key;
+    if (!x.parent_key.empty()) g.lease_flags |= kLeaseFlagParentKeySet;
+    return g;
+  }
+  return std::nullopt;
+}
+
 uint32_t OplockTable::LeaseStateOf(const std::string& lease_id) {
   std::lock_guard lk(mu_);
   auto lit = leases_.find(lease_id);

@@ -154,6 +154,13 @@ class OplockTable : public locking::CacheBreaker {
   uint8_t OplockOf(uint64_t open_id);
   // The current state of a lease (0 if none).
   uint32_t LeaseStateOf(const std::string& lease_id);
+  // A lease as a CREATE response reports it (a durable reconnect).
+  std::optional<GrantResult> LeaseOf(const std::string& lease_id);
+  // The open now answers breaks through `sender` for `session_id` (a
+  // durable open kept after its connection was lost, or reconnected).
+  // *breaking (if given): a break of its grant is already under way.
+  bool Rebind(uint64_t open_id, uint64_t session_id, BreakSender sender,
+              bool* breaking = nullptr);
 
   // locking::CacheBreaker.
   // May any grant exist (one atomic load)?

@@ -45,6 +45,15 @@ struct SmbOptions {
   // within the timeout loses its caching.
   bool oplocks = true;
   uint32_t oplock_break_timeout_ms = 35000;
+  // Durable and resilient handles: an open with batch/handle caching that
+  // asked to be durable, or a resilient one, outlives a lost connection
+  // for this long (a durable v2 request's own timeout is capped at the
+  // maximum), holding its locks, share mode and lease for a reconnect.
+  bool durable_handles = true;
+  uint32_t durable_timeout_ms = 60000;
+  uint32_t max_durable_timeout_ms = 300000;
+  uint32_t resilient_timeout_ms = 120000;
+  uint32_t max_resilient_timeout_ms = 300000;
   std::vector<SmbUser> users;
   std::vector<SmbShare> shares;
 

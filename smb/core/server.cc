@@ -365,6 +365,14 @@ SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs,
     if (breaks) breaks->Register(impl_->state.oplocks.get());
     impl_->breaks = breaks;
   }
+  if (impl_->state.opts.durable_handles) {
+    SmbServerState* st = &impl_->state;
+    st->durable = std::make_unique<DurableTable>([st](std::unique_ptr<Open> o) {
+      CFS_LOG_DEBUG("smb: durable open {} of {} closed (not reconnected)",
+                    o->fid.persistent, o->path);
+      ReleaseOpen(st, o.get());
+    });
+  }
   RAND_bytes(reinterpret_cast<unsigned char*>(impl_->state.server_guid), 16);
   impl_->state.start_time = NowFiletime();
   RAND_bytes(reinterpret_cast<unsigned char*>(&impl_->state.volume_serial),
@@ -379,6 +387,7 @@ SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs,
 SmbServer::~SmbServer() {
   if (impl_->breaks) impl_->breaks->Unregister(impl_->state.oplocks.get());
   Stop();
+  impl_->state.durable.reset();  // closes the opens still kept
 }
 
 Status SmbServer::Listen() {

@@ -8,6 +8,7 @@
 // connections) is internally locked.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -22,6 +23,7 @@
 #include "locking/share_modes.h"
 #include "metrics/metrics.h"
 #include "smb/auth/authenticator.h"
+#include "smb/core/durable.h"
 #include "smb/core/name_cache.h"
 #include "smb/core/notify_hub.h"
 #include "smb/core/oplocks.h"
@@ -77,6 +79,8 @@ struct SmbServerState {
   std::atomic<uint64_t> next_file_id{1};
   FileStates files;
   NanoTime volume_created = 0;
+  // Declared last: destroyed first, while what its opens hold still is.
+  std::unique_ptr<DurableTable> durable;  // null: no durable handles
 
  private:
   mutable std::mutex config_mu_;
@@ -152,6 +156,30 @@ struct Open {
   std::vector<uint64_t> lock_async_ids;     // blocked LOCK requests
   bool oplock_registered = false;           // in the OplockTable
   std::string lease_id;  // client GUID + lease key when a lease was granted
+  // Whose locks and share-mode entry these are: the session that opened
+  // the file, kept when a durable open is reconnected to another session.
+  uint64_t owner_session = 0;
+  OpContext ctx;  // the opener's credential (delete-on-close after a drop)
+  // Durable and resilient handles (MS-SMB2 3.3.1.10): kept for
+  // `keep_ms` after the connection is lost, reconnected by DHnC/DH2C.
+  uint8_t durable = 0;  // 0: no, 1: DHnQ (v1), 2: DH2Q (v2)
+  bool resilient = false;
+  uint32_t keep_ms = 0;
+  std::string create_guid;  // v2: 16 bytes
+  std::string client_guid;  // the opening connection's client GUID
+  std::string user;         // who may reconnect ("" for anonymous)
+  std::string share;        // the tree's share name
+  // Lock sequence replay (MS-SMB2 3.3.5.14): the last sequence number
+  // seen per bucket 1..64, 0xFF when none.
+  uint8_t lock_sequence[64];
+  Open() {
+    std::fill(std::begin(lock_sequence), std::end(lock_sequence), 0xFF);
+  }
 };
+
+// Releases what an open holds in the shared tables and the vfs (share
+// mode, oplock/lease, byte-range locks, data handle, delete-on-close) —
+// the part of a close that needs no connection.
+void ReleaseOpen(SmbServerState* st, Open* o);
 
 }  // namespace concordfs::smb
