@@ -48,6 +48,7 @@ void SmbConnection::AppendSessions(std::vector<SmbSessionInfo>* out) {
     for (const auto& [vid, o] : opens_) {
       if (o->session_id != id) continue;
       ++i.opens;
+      if (o->durable || o->resilient) ++i.durable;
       if (!o->lease_id.empty()) {
         if (st_->oplocks && st_->oplocks->LeaseStateOf(o->lease_id) != 0)
           leases.insert(o->lease_id);
@@ -768,6 +769,7 @@ void SmbConnection::OnDisconnect() {
     Open* o = opens_.begin()->second.get();
     if (!KeepForReconnect(o)) CloseOpen(o);
   }
+  for (auto& [id, sess] : sessions_) st_->sessions.Remove(id);
   sessions_.clear();
 }
 

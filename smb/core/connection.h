@@ -189,6 +189,10 @@ class SmbConnection {
   bool StructureSizeIs(Call* c, LeReader* r, uint16_t size);
   SmbFileId ReadFileId(LeReader* r);
   uint32_t CloseOpen(Open* o);
+  // A session reconnect named `id` as its previous session: it ends here
+  // (its durable opens are kept for a reconnect, the rest closed).
+  void ExpireSession(uint64_t id);
+  void ExpirePrevious(uint64_t previous, const std::string& user);
   // Ends the open's pending CHANGE_NOTIFY and LOCK waits.
   void EndWaits(Open* o);
   bool HasOpensBelow(const Open* dir) const;

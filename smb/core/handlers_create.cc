@@ -985,15 +985,12 @@ void SmbConnection::Reconnect(Call* c, const DurableAsk& d,
   std::unique_ptr<Open> o = st_->durable->Take(
       d.fid.persistent,
       [&](const Open& k) -> uint32_t {
-        // DHnC names no create GUID (zeros); DH2C names the open's and
-        // must come from the same client.
-        std::string kguid =
-            k.create_guid.empty() ? std::string(16, '\0') : k.create_guid;
-        std::string dguid =
-            d.create_guid.empty() ? std::string(16, '\0') : d.create_guid;
-        if (kguid != dguid) return kStatusObjectNameNotFound;
-        if (d.reconnect_v2 && k.client_guid != guid) {
-          return kStatusObjectNameNotFound;
+        // DH2C must name the open's create GUID (zeros for a v1 open);
+        // DHnC names none. A lease also ties the open to its client GUID.
+        if (d.reconnect_v2) {
+          std::string kguid =
+              k.create_guid.empty() ? std::string(16, '\0') : k.create_guid;
+          if (kguid != d.create_guid) return kStatusObjectNameNotFound;
         }
         if (k.lease_id.empty() ? lease.has_value()
                                : (!lease || guid + lease->key != k.lease_id)) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
 
 #include "smb/core/connection.h"
 #include "smb/info/nt_status.h"
@@ -309,7 +310,6 @@ void SmbConnection::SessionSetup(Call* c) {
   uint16_t blob_off = r.U16();
   uint16_t blob_len = r.U16();
   uint64_t previous = r.U64();
-  (void)previous;
   std::string_view blob = r.At(blob_off, blob_len);
   if (!r.ok()) {
     c->status = kStatusInvalidParameter;
@@ -377,8 +377,19 @@ void SmbConnection::SessionSetup(Call* c) {
         return;
       }
     }
+    bool first = s->state != Session::State::kValid;
     s->state = Session::State::kValid;
     if (!s->established) s->established = Clock::Default()->Now();
+    std::string who = s->user ? s->user->name : "";
+    if (first && !s->anonymous) {
+      auto post = transport_->Poster();
+      st_->sessions.Add(
+          s->id, who,
+          [post, self = this](std::function<void(SmbConnection*)> fn) {
+            post([self, fn = std::move(fn)] { fn(self); });
+          });
+      if (previous && previous != s->id) ExpirePrevious(previous, who);
+    }
     CFS_LOG_DEBUG("smb: {}: session {:#x} for {}", peer_, s->id,
                   s->user ? s->user->name : std::string("anonymous"));
   } else if (step.status != kStatusMoreProcessingRequired) {
@@ -421,10 +432,53 @@ void SmbConnection::SessionSetup(Call* c) {
   }
 }
 
+void SmbConnection::ExpirePrevious(uint64_t previous, const std::string& user) {
+  if (auto it = sessions_.find(previous); it != sessions_.end()) {
+    if (it->second->user && it->second->user->name == user)
+      ExpireSession(previous);
+    return;
+  }
+  auto run = st_->sessions.Find(previous, user);
+  if (!run) return;
+  // The session lives on another connection: end it there, and answer
+  // once it is gone (so a durable reconnect that follows finds its opens).
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> f = done->get_future();
+  (*run)([previous, done](SmbConnection* other) {
+    other->ExpireSession(previous);
+    done->set_value();
+  });
+  f.wait_for(std::chrono::seconds(2));
+}
+
+void SmbConnection::ExpireSession(uint64_t id) {
+  if (!sessions_.count(id)) return;
+  std::vector<uint64_t> waits;
+  for (auto& [aid, p] : pending_) {
+    if (p.session_id == id && p.cancel) waits.push_back(aid);
+  }
+  for (uint64_t aid : waits) {
+    auto p = pending_.find(aid);
+    if (p != pending_.end() && p->second.cancel) {
+      auto cancel = std::move(p->second.cancel);
+      cancel();
+    }
+  }
+  for (auto it = opens_.begin(); it != opens_.end();) {
+    Open* o = it->second.get();
+    ++it;
+    if (o->session_id == id && !KeepForReconnect(o)) CloseOpen(o);
+  }
+  st_->sessions.Remove(id);
+  sessions_.erase(id);
+  CFS_LOG_DEBUG("smb: {}: session {:#x} ended by a reconnect", peer_, id);
+}
+
 void SmbConnection::Logoff(Call* c) {
   LeReader r(c->msg);
   if (!StructureSizeIs(c, &r, 4)) return;
   uint64_t id = c->session->id;
+  st_->sessions.Remove(id);
   for (auto it = opens_.begin(); it != opens_.end();) {
     Open* o = it->second.get();
     ++it;

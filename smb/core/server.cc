@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -457,6 +458,19 @@ std::vector<SmbSessionInfo> SmbServer::Sessions() const {
   gather->cv.wait_for(g, std::chrono::seconds(2),
                       [&] { return gather->left == 0; });
   std::vector<SmbSessionInfo> out = gather->out;
+  // Sessions that are gone but whose durable opens are kept.
+  if (impl_->state.durable) {
+    std::map<uint64_t, SmbSessionInfo> kept;
+    for (const auto& k : impl_->state.durable->Kept()) {
+      SmbSessionInfo& i = kept[k.owner_session];
+      i.session_id = k.owner_session;
+      i.user = k.user;
+      i.disconnected = true;
+      ++i.opens;
+      ++i.durable;
+    }
+    for (auto& [id, i] : kept) out.push_back(std::move(i));
+  }
   std::sort(out.begin(), out.end(),
             [](const SmbSessionInfo& a, const SmbSessionInfo& b) {
               return a.session_id < b.session_id;

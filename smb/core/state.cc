@@ -16,6 +16,24 @@ void SmbServerState::SetConfig(std::shared_ptr<const ShareConfig> c) {
   config_ = std::move(c);
 }
 
+void SessionDirectory::Add(uint64_t id, std::string user, Runner run) {
+  std::lock_guard<std::mutex> g(mu_);
+  sessions_[id] = Entry{std::move(user), std::move(run)};
+}
+
+void SessionDirectory::Remove(uint64_t id) {
+  std::lock_guard<std::mutex> g(mu_);
+  sessions_.erase(id);
+}
+
+std::optional<SessionDirectory::Runner> SessionDirectory::Find(
+    uint64_t id, const std::string& user) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || it->second.user != user) return std::nullopt;
+  return it->second.run;
+}
+
 void FileStates::AddOpen(InodeId ino) {
   std::lock_guard<std::mutex> g(mu_);
   ++files_[ino].opens;

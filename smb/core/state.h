@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,29 @@ class FileStates {
   std::unordered_map<InodeId, Entry> files_;  // GUARDED_BY(mu_)
 };
 
+class SmbConnection;
+
+// Every valid session, server-wide, and how to run something on the
+// connection that owns it — for a session setup that names it as its
+// PreviousSessionId (MS-SMB2 3.3.5.5.3: the old session ends, its durable
+// opens wait for a reconnect). Internally locked.
+class SessionDirectory {
+ public:
+  using Runner = std::function<void(std::function<void(SmbConnection*)>)>;
+  void Add(uint64_t id, std::string user, Runner run);
+  void Remove(uint64_t id);
+  // The runner of session `id` if `user` owns it.
+  std::optional<Runner> Find(uint64_t id, const std::string& user) const;
+
+ private:
+  struct Entry {
+    std::string user;
+    Runner run;
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, Entry> sessions_;  // GUARDED_BY(mu_)
+};
+
 // The users and shares in force; replaced whole by a reload (SIGHUP).
 struct ShareConfig {
   std::vector<SmbUser> users;
@@ -78,6 +102,7 @@ struct SmbServerState {
   std::atomic<uint64_t> next_session_id{1};
   std::atomic<uint64_t> next_file_id{1};
   FileStates files;
+  SessionDirectory sessions;
   NanoTime volume_created = 0;
   // Declared last: destroyed first, while what its opens hold still is.
   std::unique_ptr<DurableTable> durable;  // null: no durable handles

@@ -1,5 +1,7 @@
 #include "smb/info/attributes.h"
 
+#include <algorithm>
+
 namespace concordfs::smb {
 
 uint32_t DosAttributes(const Inode& inode) {
@@ -37,11 +39,12 @@ uint32_t CreateDosAttributes(uint32_t wire_attrs, bool is_dir) {
 uint64_t AllocationSize(const Attr& attr) {
   const Inode& n = attr.inode;
   if (n.is_dir()) return 0;
-  if (n.alloc_size != 0) return n.alloc_size;
   constexpr uint64_t kUnit = 4096;
   uint64_t used = attr.used_bytes;
   if (used > UINT64_MAX - (kUnit - 1)) return UINT64_MAX & ~(kUnit - 1);
-  return (used + kUnit - 1) / kUnit * kUnit;
+  // A reserved allocation (CREATE AllocationSize, SET_INFO) counts until
+  // the data outgrows it.
+  return std::max<uint64_t>(n.alloc_size, (used + kUnit - 1) / kUnit * kUnit);
 }
 
 FileTimes FileTimesOf(const Inode& inode) {
