@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: crash_workload DATA_DIR SEED\n");
     return 2;
   }
-  spdlog::set_level(spdlog::level::warn);
+  concordfs::SetLogLevel("warn");
   Config config;
   config.data_dir = argv[1];
   config.sync = SyncPolicy::kBatch;
