@@ -17,12 +17,9 @@ Status NfsService::Start() {
                                             c.data_dir + "/nfs-handle.key"));
   codec_ = std::make_unique<rpc::HandleCodec>(std::move(key));
   {
-    Result<rpc::ExportTable> t =
-        rpc::ExportTable::Build(backend_->vfs(), c.nfs_exports);
-    if (!t.ok()) {
-      return Status::Error(t.code(), "nfs: " + t.status().message());
-    }
-    exports_ = std::make_unique<rpc::ExportTable>(std::move(*t));
+    Result<rpc::ExportTable> t = BuildExports(c.nfs_exports);
+    if (!t.ok()) return t.status();
+    exports_ = std::make_unique<rpc::ExportRegistry>(std::move(*t));
   }
   rpc::Nfs3Options no;
   no.max_io = static_cast<uint32_t>(c.nfs_max_io);
@@ -99,8 +96,9 @@ Status NfsService::Start() {
         srv->SendUdp(to, std::move(msg));
       });
   CFS_RETURN_IF_ERROR(StartPortmapper(ours));
-  CFS_LOG_INFO("nsm: state {}; notifying {} host(s) that held locks",
-               nsm_state_->state(), nsm_state_->Hosts().size());
+  CFS_LOG_INFO_IN(LogComponent::kNsm,
+                  "state {}; notifying {} host(s) that held locks",
+                  nsm_state_->state(), nsm_state_->Hosts().size());
   nlm_->NotifyRestart();
   return Status::Ok();
 }
@@ -216,18 +214,32 @@ std::vector<std::string> NfsService::Describe() const {
                 (c.nfs_udp ? " (TCP and UDP)" : " (TCP)") + ", MOUNT on port " +
                 std::to_string(mount_port()));
   out.push_back("portmapper: " + portmapper_mode_);
-  for (const rpc::Export& x : exports_->exports()) {
-    std::string clients;
-    for (const std::string& cl : x.opts.clients) {
-      clients += (clients.empty() ? "" : ",") + cl;
-    }
-    out.push_back("export " + x.path + " to " +
-                  (clients.empty() ? "nobody" : clients) + " (" +
-                  (x.opts.read_only ? "ro" : "rw") + ", squash " +
-                  rpc::SquashName(x.opts.squash) +
-                  (x.opts.secure ? ", secure" : "") + ")");
+  for (const rpc::Export& x : exports_->Current().exports()) {
+    out.push_back("export " + rpc::DescribeExport(x));
   }
   return out;
+}
+
+Result<rpc::ExportTable> NfsService::BuildExports(
+    const std::vector<rpc::ExportOptions>& exports) const {
+  Result<rpc::ExportTable> t =
+      rpc::ExportTable::Build(backend_->vfs(), exports);
+  if (!t.ok()) return Status::Error(t.code(), "nfs: " + t.status().message());
+  return t;
+}
+
+std::vector<std::string> NfsService::ReplaceExports(rpc::ExportTable table) {
+  std::vector<std::string> changes =
+      rpc::DescribeExportChanges(exports_->Current(), table);
+  // An unchanged list keeps the table in force (the registry keeps every
+  // table it was given, so only real changes add one).
+  if (!changes.empty()) exports_->Replace(std::move(table));
+  return changes;
+}
+
+std::vector<rpc::ExportOptions> NfsService::Exports() const {
+  return exports_ ? exports_->Current().Options()
+                  : std::vector<rpc::ExportOptions>{};
 }
 
 }  // namespace concordfs

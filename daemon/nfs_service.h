@@ -3,8 +3,11 @@
 // export table and the file-handle key — wired from the Config.
 //
 // Owns everything it creates; borrows the Backend (which must outlive it).
-// Start and Stop are called from the daemon's main thread only; the served
-// programs run on the pool.
+// Start, Stop and the reload steps (BuildExports, ReplaceExports) are
+// called from the daemon's main thread only; the served programs run on the
+// pool and read the export table through an ExportRegistry, so a reload
+// never waits for them nor drops a connection, mount or lock. Describe,
+// Exports and LockHosts may be called from any thread.
 #pragma once
 
 #include <memory>
@@ -35,8 +38,20 @@ class NfsService {
   uint16_t mount_port() const;
   // 0 unless the portmapper is embedded.
   uint16_t portmap_port() const;
-  // One line per listener, for the start-up log.
+  // One line per listener and export, for the start-up log.
   std::vector<std::string> Describe() const;
+
+  // Reload (SIGHUP), step 1: resolves the export list against the backend
+  // as Start does (errors name the export). Nothing changes yet.
+  Result<rpc::ExportTable> BuildExports(
+      const std::vector<rpc::ExportOptions>& exports) const;
+  // Step 2: makes `table` the table in force for every call that starts
+  // from now on (MOUNT, NFS, NLM). A removed export's handles become stale
+  // and its MNT is refused; its held locks stay. Returns one line per
+  // export added, removed or changed (empty: same exports).
+  std::vector<std::string> ReplaceExports(rpc::ExportTable table);
+  // The exports in force, as configured.
+  std::vector<rpc::ExportOptions> Exports() const;
   // Names of the client hosts holding NLM locks (the NSM monitor list), and
   // the portmapper set up ("embedded", "system", ...): for the admin socket.
   std::vector<std::string> LockHosts() const;
@@ -50,7 +65,7 @@ class NfsService {
   Backend* backend_;
   std::unique_ptr<rpc::IoPool> pool_;
   std::unique_ptr<rpc::HandleCodec> codec_;
-  std::unique_ptr<rpc::ExportTable> exports_;
+  std::unique_ptr<rpc::ExportRegistry> exports_;
   std::unique_ptr<rpc::Nfs3Program> nfs_;
   std::unique_ptr<rpc::MountProgram> mount_;
   std::unique_ptr<rpc::NsmState> nsm_state_;

@@ -1,6 +1,7 @@
 #include "rpc/exports.h"
 
 #include <cstring>
+#include <map>
 
 namespace concordfs::rpc {
 namespace {
@@ -168,8 +169,9 @@ Result<ExportTable> ExportTable::Build(
       if (comp.empty()) break;
       Result<Attr> a = vfs->Lookup(root, ino, comp);
       if (!a.ok()) {
-        return Status::Error(
-            a.code(), "export '" + e.path + "': " + a.status().ToString());
+        std::string why = a.code() == ENOENT ? "no such directory in the store"
+                                             : a.status().ToString();
+        return Status::Error(a.code(), "export '" + e.path + "': " + why);
       }
       ino = a->inode.id;
     }
@@ -213,6 +215,67 @@ const Export* ExportTable::FindForPath(std::string_view path,
                 : norm.substr(std::min(norm.size(), best->path.size() + 1));
   }
   return best;
+}
+
+std::vector<ExportOptions> ExportTable::Options() const {
+  std::vector<ExportOptions> out;
+  out.reserve(exports_.size());
+  for (const Export& x : exports_) out.push_back(x.opts);
+  return out;
+}
+
+std::string DescribeExport(const Export& x) {
+  std::string clients;
+  for (const std::string& cl : x.opts.clients) {
+    clients += (clients.empty() ? "" : ",") + cl;
+  }
+  std::string squash = SquashName(x.opts.squash);
+  if (x.opts.squash != Squash::kNone) {
+    squash += " to " + std::to_string(x.opts.anonuid) + ":" +
+              std::to_string(x.opts.anongid);
+  }
+  return x.path + " to " + (clients.empty() ? "nobody" : clients) + " (" +
+         (x.opts.read_only ? "ro" : "rw") + ", squash " + squash +
+         (x.opts.secure ? ", secure" : "") + ")";
+}
+
+std::vector<std::string> DescribeExportChanges(const ExportTable& before,
+                                               const ExportTable& after) {
+  std::map<std::string, const Export*> old_by_path, new_by_path;
+  for (const Export& x : before.exports()) old_by_path[x.path] = &x;
+  for (const Export& x : after.exports()) new_by_path[x.path] = &x;
+  std::vector<std::string> out;
+  for (const auto& [path, x] : old_by_path) {
+    if (!new_by_path.contains(path))
+      out.push_back("export " + path +
+                    " removed (its file handles are now stale)");
+  }
+  for (const auto& [path, x] : new_by_path) {
+    auto it = old_by_path.find(path);
+    if (it == old_by_path.end()) {
+      out.push_back("export " + path + " added: " + DescribeExport(*x));
+      continue;
+    }
+    // Options compare after normalization: "/a/" and "/a" are one export.
+    ExportOptions a = it->second->opts, b = x->opts;
+    a.path = b.path = path;
+    if (a != b || it->second->root != x->root) {
+      out.push_back("export " + path + " changed: " + DescribeExport(*x) +
+                    ", was " + DescribeExport(*it->second));
+    }
+  }
+  return out;
+}
+
+ExportRegistry::ExportRegistry(ExportTable initial) {
+  tables_.push_back(std::make_unique<const ExportTable>(std::move(initial)));
+  current_.store(tables_.back().get(), std::memory_order_release);
+}
+
+void ExportRegistry::Replace(ExportTable next) {
+  std::lock_guard<std::mutex> g(mu_);
+  tables_.push_back(std::make_unique<const ExportTable>(std::move(next)));
+  current_.store(tables_.back().get(), std::memory_order_release);
 }
 
 }  // namespace concordfs::rpc

@@ -2,14 +2,24 @@
 // which addresses, and as whom.
 //
 // ExportOptions is the configured form (the daemon fills it from YAML).
-// ExportTable resolves each export's path to its directory inode at start,
-// gives each a stable 32-bit id (from its path, so file handles survive
-// restarts), matches client addresses against the allowed networks, and
-// maps RPC credentials through the squash rules. Built once and then
-// read-only: thread-safe for concurrent readers.
+// ExportTable resolves each export's path to its directory inode, gives
+// each a stable 32-bit id (from its path, so file handles survive restarts
+// and reloads), matches client addresses against the allowed networks, and
+// maps RPC credentials through the squash rules. A table is built once and
+// then read-only: thread-safe for concurrent readers.
+//
+// ExportRegistry holds the table in force and swaps in a new one when the
+// daemon reloads its configuration (SIGHUP). A request reads the current
+// table once and keeps using it: it sees the old table or the new one,
+// never a mix. Superseded tables are kept until the registry is destroyed,
+// so an Export* a request holds never dangles. Readers take no lock (one
+// acquire load); Replace is serialized by its own mutex.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,9 +75,44 @@ class ExportTable {
   // `rest` to the components below the export ("" if none).
   const Export* FindForPath(std::string_view path, std::string* rest) const;
   const std::vector<Export>& exports() const { return exports_; }
+  // The configured options, in order (what the table was built from).
+  std::vector<ExportOptions> Options() const;
 
  private:
   std::vector<Export> exports_;
+};
+
+// "/data to 10.0.0.0/8,::1 (rw, squash root, secure)": for logs.
+std::string DescribeExport(const Export& x);
+
+// What differs between two tables, one line each, by export path:
+// "export /c added: ...", "export /b removed", "export /a changed: ...".
+// Empty when they serve the same exports with the same options.
+std::vector<std::string> DescribeExportChanges(const ExportTable& before,
+                                               const ExportTable& after);
+
+class ExportRegistry {
+ public:
+  explicit ExportRegistry(ExportTable initial);
+  ExportRegistry(const ExportRegistry&) = delete;
+  ExportRegistry& operator=(const ExportRegistry&) = delete;
+
+  // The table in force. It (and every Export in it) stays valid for the
+  // registry's lifetime, also after a Replace.
+  const ExportTable& Current() const {
+    return *current_.load(std::memory_order_acquire);
+  }
+  // Makes `next` the table in force for requests that start from now on.
+  // Requests already running finish with the table they read.
+  void Replace(ExportTable next);
+
+ private:
+  std::atomic<const ExportTable*> current_;
+  std::mutex mu_;  // serializes Replace
+  // Every table ever in force (a reload is an operator's action and a
+  // table a few hundred bytes per export, so keeping them is cheaper and
+  // simpler than counting readers).
+  std::vector<std::unique_ptr<const ExportTable>> tables_;  // GUARDED_BY(mu_)
 };
 
 // "/a//b/" -> "/a/b"; "" -> "/". Rejects "." and ".." components.

@@ -73,7 +73,7 @@ HandlerResult MountProgram::Call(const CallContext& ctx, XdrDecoder& args,
       return {};
     }
     case kExport:
-      for (const Export& x : exports_->exports()) {
+      for (const Export& x : exports_->Current().exports()) {
         e.Bool(true);
         e.String(x.path);
         for (const std::string& c : x.opts.clients) {
@@ -97,11 +97,13 @@ HandlerResult MountProgram::Mnt(const CallContext& ctx, XdrDecoder& args,
     e.U32(kMnt3ErrNotsupp);
     return {};
   }
-  CFS_LOG_DEBUG("mount: MNT '{}' from {}", path, ctx.peer.ToString());
+  CFS_LOG_DEBUG("MNT '{}' from {}", path, ctx.peer.ToString());
   std::string rest;
-  const Export* x = exports_->FindForPath(path, &rest);
+  const Export* x = exports_->Current().FindForPath(path, &rest);
   if (x == nullptr) {
-    e.U32(kMnt3ErrNoent);
+    // A path no export covers (never exported, or removed by a reload) is
+    // refused as Linux rpc.mountd refuses it ("not exported"): ACCES.
+    e.U32(kMnt3ErrAcces);
     return {};
   }
   if (!x->AllowsClient(ctx.peer) || (x->opts.secure && ctx.peer.port >= 1024)) {

@@ -48,7 +48,7 @@ NanoTime VerfTime(std::string_view verf, int half) {
 
 }  // namespace
 
-Nfs3Program::Nfs3Program(Vfs* vfs, const ExportTable* exports,
+Nfs3Program::Nfs3Program(Vfs* vfs, const ExportRegistry* exports,
                          const HandleCodec* codec, Nfs3Options opts)
     : vfs_(vfs), exports_(exports), codec_(codec), opts_(opts) {
   verifier_.resize(8);
@@ -134,7 +134,11 @@ Stat Nfs3Program::Resolve(const CallContext& ctx, std::string_view fh,
                           Target* t) const {
   std::optional<FileHandle> h = codec_->Decode(fh);
   if (!h) return kErrBadhandle;
-  const Export* exp = exports_->FindById(h->export_id);
+  // A handle of an export that a reload removed is stale, as with Linux
+  // knfsd after `exportfs -u`: its export lookup fails and fh_verify
+  // answers nfserr_stale. The table read here is the one this whole call
+  // uses (ExportRegistry keeps it alive).
+  const Export* exp = exports_->Current().FindById(h->export_id);
   if (exp == nullptr) return kErrStale;
   if (!exp->AllowsClient(ctx.peer) ||
       (exp->opts.secure && ctx.peer.port >= 1024)) {
@@ -685,7 +689,7 @@ HandlerResult Nfs3Program::Rename(const CallContext& ctx, XdrDecoder& a,
   Target from, to;
   Stat s = Resolve(ctx, from_fh, &from);
   if (s == kOk) s = Resolve(ctx, to_fh, &to);
-  if (s == kOk && from.exp != to.exp) s = kErrXdev;
+  if (s == kOk && from.exp->id != to.exp->id) s = kErrXdev;
   if (s == kOk &&
       (!NameCachesBroken(from, from_name) || !NameCachesBroken(to, to_name))) {
     s = kErrJukebox;
@@ -710,7 +714,7 @@ HandlerResult Nfs3Program::Link(const CallContext& ctx, XdrDecoder& a,
   Target file, dir;
   Stat s = Resolve(ctx, file_fh, &file);
   if (s == kOk) s = Resolve(ctx, dir_fh, &dir);
-  if (s == kOk && file.exp != dir.exp) s = kErrXdev;
+  if (s == kOk && file.exp->id != dir.exp->id) s = kErrXdev;
   if (s == kOk)
     s = StatOf(vfs_->Link(dir.op, file.ino, dir.ino, name).status());
   e.U32(s);

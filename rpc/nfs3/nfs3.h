@@ -40,7 +40,7 @@ struct Nfs3Options {
 
 class Nfs3Program : public RpcProgram {
  public:
-  Nfs3Program(Vfs* vfs, const ExportTable* exports, const HandleCodec* codec,
+  Nfs3Program(Vfs* vfs, const ExportRegistry* exports, const HandleCodec* codec,
               Nfs3Options opts = {});
   uint32_t program() const override { return nfs3::kProgram; }
   uint32_t min_version() const override { return 3; }
@@ -114,7 +114,7 @@ class Nfs3Program : public RpcProgram {
                           bool plus);
 
   Vfs* vfs_;
-  const ExportTable* exports_;
+  const ExportRegistry* exports_;
   const HandleCodec* codec_;
   Nfs3Options opts_;
   std::string verifier_;

@@ -234,7 +234,7 @@ void NsmState::SaveHostsLocked() {
     data += name + " " + p.AddressString() + "\n";
   }
   Status st = WriteFileAtomically(dir_ + "/nsm-hosts", data);
-  if (!st.ok()) CFS_LOG_WARN("nsm: {}", st.ToString());
+  if (!st.ok()) CFS_LOG_WARN_IN(LogComponent::kNsm, "{}", st.ToString());
 }
 
 void NsmState::Monitor(const std::string& name, const Peer& addr) {
@@ -259,14 +259,14 @@ void NsmState::Close() {
   std::lock_guard<std::mutex> lk(mu_);
   if (state_ % 2 == 1) ++state_;
   Status st = SaveState();
-  if (!st.ok()) CFS_LOG_WARN("nsm: {}", st.ToString());
+  if (!st.ok()) CFS_LOG_WARN_IN(LogComponent::kNsm, "{}", st.ToString());
 }
 
 int32_t NsmState::Bump() {
   std::lock_guard<std::mutex> lk(mu_);
   state_ += 2;
   Status st = SaveState();
-  if (!st.ok()) CFS_LOG_WARN("nsm: {}", st.ToString());
+  if (!st.ok()) CFS_LOG_WARN_IN(LogComponent::kNsm, "{}", st.ToString());
   return state_;
 }
 
@@ -292,20 +292,29 @@ class NlmCall {
   uint32_t vers() const { return ctx_.header.vers; }
 
   // Binds/validates the host and resolves the handle. On failure returns
-  // the nlm_stat to answer with.
-  std::optional<NlmStat> Resolve(const Alock& a, bool need_access) {
+  // the nlm_stat to answer with. `releasing` (UNLOCK, CANCEL, UNSHARE):
+  // the caller only gives up what it holds, which it may do also when a
+  // reload removed the export or no longer lists the client. Locks stay
+  // held across such a reload, as Linux keeps them after `exportfs -u`;
+  // knfsd would then refuse the unlock too (stale handle) and keep the lock
+  // until the client reboots, which helps nobody.
+  std::optional<NlmStat> Resolve(const Alock& a, bool need_access,
+                                 bool releasing = false) {
     if (!BindHost(a.caller)) return kFailed;
     std::optional<FileHandle> h = p_->codec_->Decode(a.fh);
     if (!h) return kStaleFh;
-    const Export* x = p_->exports_->FindById(h->export_id);
-    if (x == nullptr) return kStaleFh;
-    if (!x->AllowsClient(ctx_.peer)) return kFailed;
+    const Export* x = p_->exports_->Current().FindById(h->export_id);
+    if (!releasing) {
+      // As NFS answers for a removed export: the handle is stale.
+      if (x == nullptr) return kStaleFh;
+      if (!x->AllowsClient(ctx_.peer)) return kFailed;
+    }
     Result<Attr> attr = p_->vfs_->GetAttr(h->ino);
     if (!attr.ok() || attr->inode.generation != h->generation) {
       return kStaleFh;
     }
     file_ = h->ino;
-    if (need_access) {
+    if (need_access && x != nullptr) {
       // As the Linux server does: read access, or owning the file.
       OpContext op{x->MapCredential(ctx_.header), Origin::kNfs};
       if (attr->inode.uid != op.cred.uid &&
@@ -331,8 +340,8 @@ class NlmCall {
       if (client_state_) p_->states_[caller] = *client_state_;
       return true;
     }
-    CFS_LOG_WARN("nlm: caller_name '{}' from {} is bound to {}; refused",
-                 caller, ctx_.peer.AddressString(), it->second.AddressString());
+    CFS_LOG_WARN("caller_name '{}' from {} is bound to {}; refused", caller,
+                 ctx_.peer.AddressString(), it->second.AddressString());
     return false;
   }
 
@@ -362,7 +371,7 @@ class NlmCall {
 
 NlmProgram::NlmProgram(Vfs* vfs, locking::LockManager* locks,
                        locking::ShareModeTable* shares,
-                       const ExportTable* exports, const HandleCodec* codec,
+                       const ExportRegistry* exports, const HandleCodec* codec,
                        NsmState* nsm, NlmOptions opts)
     : vfs_(vfs),
       locks_(locks),
@@ -444,7 +453,7 @@ HandlerResult NlmProgram::Call(const CallContext& ctx, XdrDecoder& args,
       Result<uint16_t> port = PmapGetPort(
           WithPort(peer, opts_.client_portmap_port), kNlmProgram, vers, t);
       if (!port.ok()) {
-        CFS_LOG_WARN("nlm: cannot answer {}: {}", peer.AddressString(),
+        CFS_LOG_WARN("cannot answer {}: {}", peer.AddressString(),
                      port.status().ToString());
         return;
       }
@@ -540,9 +549,9 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
       if (breaks_) breaks_->BreakNoWait(req->file, locking::CacheAccess::kLock);
       if (!block) {
         LockStatus ls = locks_->Lock(*req).status;
-        CFS_LOG_DEBUG("nlm: LOCK {} {}..{} by {} svid {} reclaim {}: {}",
-                      req->file, req->range.first, req->range.last, a.caller,
-                      a.svid, reclaim, locking::LockStatusName(ls));
+        CFS_LOG_DEBUG("LOCK {} {}..{} by {} svid {} reclaim {}: {}", req->file,
+                      req->range.first, req->range.last, a.caller, a.svid,
+                      reclaim, locking::LockStatusName(ls));
         stat(StatOf(ls));
         return {};
       }
@@ -584,7 +593,7 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
         pending_[r.waiter_id] = pend;
       }
       lk.unlock();
-      CFS_LOG_DEBUG("nlm: LOCK(block) {} {}..{} by {} svid {} reclaim {}: {}",
+      CFS_LOG_DEBUG("LOCK(block) {} {}..{} by {} svid {} reclaim {}: {}",
                     req->file, req->range.first, req->range.last, a.caller,
                     a.svid, reclaim, locking::LockStatusName(r.status));
       stat(StatOf(r.status));
@@ -597,7 +606,7 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
       Alock a;
       if (!ReadAlock(args, vers, &a)) return {AcceptStat::kGarbageArgs};
       e.Opaque(cookie);
-      if (auto bad = call.Resolve(a, false)) {
+      if (auto bad = call.Resolve(a, false, /*releasing=*/true)) {
         stat(*bad);
         return {};
       }
@@ -616,8 +625,8 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
       Alock a;
       if (!ReadAlock(args, vers, &a)) return {AcceptStat::kGarbageArgs};
       e.Opaque(cookie);
-      if (auto bad = call.Resolve(a, false)) {
-        stat(*bad == kStaleFh ? kStaleFh : *bad);
+      if (auto bad = call.Resolve(a, false, /*releasing=*/true)) {
+        stat(*bad);
         return {};
       }
       std::optional<LockRequest> req = call.Request(a, true);
@@ -626,7 +635,7 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
         return {};
       }
       locks_->Unlock(*req);
-      CFS_LOG_DEBUG("nlm: UNLOCK {} {}..{} by {} svid {}", req->file,
+      CFS_LOG_DEBUG("UNLOCK {} {}..{} by {} svid {}", req->file,
                     req->range.first, req->range.last, a.caller, a.svid);
       stat(kGranted);
       return {};
@@ -655,7 +664,7 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
         // cookie names the waiter whose lock we give back.
         Decoder d(cookie);
         uint64_t id = d.U64();
-        CFS_LOG_INFO("nlm: {} refused the grant of waiter {}",
+        CFS_LOG_INFO("{} refused the grant of waiter {}",
                      ctx.peer.AddressString(), id);
         std::lock_guard<std::mutex> lk(mu_);
         auto it = granted_msgs_.find(id);
@@ -687,7 +696,7 @@ HandlerResult NlmProgram::Dispatch(const CallContext& ctx, uint32_t proc,
       a.caller = caller;
       a.fh = fh;
       a.oh = oh;
-      if (auto bad = call.Resolve(a, proc == kShare)) {
+      if (auto bad = call.Resolve(a, proc == kShare, proc == kUnshare)) {
         stat(*bad);
         e.I32(0);
         return {};
@@ -735,7 +744,7 @@ void NlmProgram::SendGranted(const std::shared_ptr<Pending>& p) {
         PmapGetPort(WithPort(p->peer, opts_.client_portmap_port), kNlmProgram,
                     p->vers, p->transport);
     if (!port.ok()) {
-      CFS_LOG_DEBUG("nlm: GRANTED to {}: {}", p->peer.AddressString(),
+      CFS_LOG_DEBUG("GRANTED to {}: {}", p->peer.AddressString(),
                     port.status().ToString());
       std::this_thread::sleep_for(opts_.granted_timeout);
       continue;
@@ -758,20 +767,19 @@ void NlmProgram::SendGranted(const std::shared_ptr<Pending>& p) {
     Result<std::string> r =
         rpc::Call(to, kNlmProgram, p->vers, kGrantedProc, args, o);
     if (!r.ok()) {
-      CFS_LOG_DEBUG("nlm: GRANTED to {}: {}", to.ToString(),
-                    r.status().ToString());
+      CFS_LOG_DEBUG("GRANTED to {}: {}", to.ToString(), r.status().ToString());
       continue;
     }
     XdrDecoder d(*r);
     d.Opaque(kMaxStr);
     uint32_t s = d.U32();
     if (d.ok() && s == kGranted) return;
-    CFS_LOG_INFO("nlm: {} did not take its granted lock (stat {}); released",
+    CFS_LOG_INFO("{} did not take its granted lock (stat {}); released",
                  p->peer.AddressString(), s);
     locks_->Unlock(p->request);
     return;
   }
-  CFS_LOG_WARN("nlm: {} never answered GRANTED; lock released",
+  CFS_LOG_WARN("{} never answered GRANTED; lock released",
                p->peer.AddressString());
   locks_->Unlock(p->request);
 }
@@ -789,7 +797,7 @@ int64_t NlmProgram::ReleaseHost(const std::string& name, const Peer& from) {
     }
     if (bound && !bound->SameAddress(from)) {
       CFS_LOG_WARN(
-          "nlm: release of host '{}' asked by {} (bound to {}); "
+          "release of host '{}' asked by {} (bound to {}); "
           "refused",
           name, from.AddressString(), bound->AddressString());
       return -1;
@@ -804,7 +812,7 @@ int64_t NlmProgram::ReleaseHost(const std::string& name, const Peer& from) {
   size_t n = locks_->Release(f);
   shares_->CloseClient(Protocol::kNlm, id);
   if (nsm_ != nullptr) nsm_->Forget(name);
-  CFS_LOG_INFO("nlm: released {} lock(s) of host '{}'", n, name);
+  CFS_LOG_INFO("released {} lock(s) of host '{}'", n, name);
   return static_cast<int64_t>(n);
 }
 
@@ -848,8 +856,9 @@ void NlmProgram::NotifyRestart(uint32_t) {
           PmapGetPort(WithPort(host, opts_.client_portmap_port), kNsmProgram, 1,
                       Transport::kUdp, 3);
       if (!port.ok()) {
-        CFS_LOG_WARN("nsm: cannot notify '{}' at {}: no status monitor", name,
-                     host.AddressString());
+        CFS_LOG_WARN_IN(LogComponent::kNsm,
+                        "cannot notify '{}' at {}: no status monitor", name,
+                        host.AddressString());
         return;
       }
       CallOptions o;
@@ -862,9 +871,11 @@ void NlmProgram::NotifyRestart(uint32_t) {
       Result<std::string> s = rpc::Call(WithPort(host, *port), kNsmProgram, 1,
                                         6 /* SM_NOTIFY */, note, o);
       if (s.ok()) {
-        CFS_LOG_INFO("nsm: notified '{}' of state {}", name, state);
+        CFS_LOG_INFO_IN(LogComponent::kNsm, "notified '{}' of state {}", name,
+                        state);
       } else {
-        CFS_LOG_WARN("nsm: notifying '{}': {}", name, s.status().ToString());
+        CFS_LOG_WARN_IN(LogComponent::kNsm, "notifying '{}': {}", name,
+                        s.status().ToString());
       }
     });
   }
@@ -953,8 +964,8 @@ HandlerResult NsmProgram::Call(const CallContext& ctx, XdrDecoder& args,
       std::string mon_name(args.String(kMaxStr));
       int32_t state = args.I32();
       if (!args.ok()) return {AcceptStat::kGarbageArgs};
-      CFS_LOG_INFO("nsm: '{}' from {} reports state {}", mon_name,
-                   ctx.peer.AddressString(), state);
+      CFS_LOG_INFO_IN(LogComponent::kNsm, "'{}' from {} reports state {}",
+                      mon_name, ctx.peer.AddressString(), state);
       // A client restarted: its old locks are gone with its processes.
       if (nlm_ != nullptr) nlm_->ReleaseHost(mon_name, ctx.peer);
       return {};

@@ -123,7 +123,7 @@ struct NlmOptions {
 class NlmProgram : public RpcProgram {
  public:
   NlmProgram(Vfs* vfs, locking::LockManager* locks,
-             locking::ShareModeTable* shares, const ExportTable* exports,
+             locking::ShareModeTable* shares, const ExportRegistry* exports,
              const HandleCodec* codec, NsmState* nsm, NlmOptions opts = {});
   ~NlmProgram() override;
   // An NLM lock breaks SMB write caching of the file first (not waited
@@ -175,7 +175,7 @@ class NlmProgram : public RpcProgram {
   locking::LockManager* locks_;
   locking::ShareModeTable* shares_;
   locking::CacheBreaks* breaks_ = nullptr;
-  const ExportTable* exports_;
+  const ExportRegistry* exports_;
   const HandleCodec* codec_;
   NsmState* nsm_;
   NlmOptions opts_;

@@ -83,7 +83,7 @@ struct World {
   std::unique_ptr<MetadataStore> md = NewMemoryStore();
   std::unique_ptr<ContentStore> content = NewMemoryContentStore();
   std::unique_ptr<Vfs> vfs;
-  std::unique_ptr<ExportTable> exports;
+  std::unique_ptr<ExportRegistry> exports;
   HandleCodec codec{kKey};
   PortmapRegistry registry;
   std::unique_ptr<PortmapProgram> portmap;
@@ -149,7 +149,7 @@ struct World {
     ro_export.squash = Squash::kRoot;
     auto t = ExportTable::Build(vfs.get(), {all, ro_export});
     Check(t.ok(), "exports");
-    exports = std::make_unique<ExportTable>(std::move(*t));
+    exports = std::make_unique<ExportRegistry>(std::move(*t));
 
     registry.Set({nfs3::kProgram, 3, "tcp", "127.0.0.1.8.1", "concordfs"});
     registry.Set({kMountProgram, 3, "udp", "127.0.0.1.3.122", "concordfs"});

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "metadata/content_store.h"
@@ -341,6 +343,89 @@ TEST_F(ExportTableTest, RejectsBadExports) {
   EXPECT_FALSE(dots.ok());
   auto under_file = ExportTable::Build(vfs_.get(), {At("/file/x")});
   EXPECT_FALSE(under_file.ok());
+}
+
+// ---- reloads: what changed, and the swappable table ----
+
+TEST_F(ExportTableTest, DescribesExportChangesByPath) {
+  ExportOptions ro = At("/data/sub/");
+  ro.read_only = true;
+  auto before = ExportTable::Build(vfs_.get(), {At("/"), At("/data")});
+  auto same = ExportTable::Build(vfs_.get(), {At("/data/"), At("//")});
+  auto after = ExportTable::Build(vfs_.get(), {At("/"), ro});
+  ASSERT_TRUE(before.ok() && same.ok() && after.ok());
+  // Order and spelling of paths do not matter.
+  EXPECT_TRUE(DescribeExportChanges(*before, *same).empty());
+  EXPECT_EQ(DescribeExportChanges(*before, *after),
+            (std::vector<std::string>{
+                "export /data removed (its file handles are now stale)",
+                "export /data/sub added: /data/sub to 127.0.0.0/8,::1 (ro, "
+                "squash root to 65534:65534)"}));
+  ExportOptions changed = At("/");
+  changed.clients = {"10.0.0.0/8"};
+  changed.squash = Squash::kNone;
+  changed.secure = true;
+  auto next = ExportTable::Build(vfs_.get(), {changed, ro});
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(DescribeExportChanges(*after, *next),
+            (std::vector<std::string>{
+                "export / changed: / to 10.0.0.0/8 (rw, squash none, "
+                "secure), was / to 127.0.0.0/8,::1 (rw, squash root to "
+                "65534:65534)"}));
+  EXPECT_EQ(next->Options()[0], changed);
+}
+
+TEST_F(ExportTableTest, RegistrySwapsTablesAndKeepsOldOnesValid) {
+  auto first = ExportTable::Build(vfs_.get(), {At("/data")});
+  ASSERT_TRUE(first.ok());
+  ExportRegistry reg(std::move(*first));
+  const ExportTable& t1 = reg.Current();
+  std::string rest;
+  const Export* data = t1.FindForPath("/data", &rest);
+  ASSERT_NE(nullptr, data);
+  const uint32_t data_id = data->id;
+
+  auto second = ExportTable::Build(vfs_.get(), {At("/data/sub")});
+  ASSERT_TRUE(second.ok());
+  reg.Replace(std::move(*second));
+  // New calls see the new table: /data is gone, its handles' id unknown.
+  EXPECT_EQ(nullptr, reg.Current().FindById(data_id));
+  EXPECT_EQ(nullptr, reg.Current().FindForPath("/data", &rest));
+  EXPECT_NE(nullptr, reg.Current().FindForPath("/data/sub", &rest));
+  // A call still running with the old table keeps a valid export.
+  EXPECT_EQ(data, t1.FindById(data_id));
+  EXPECT_EQ("/data", data->path);
+  EXPECT_EQ(data_, data->root);
+}
+
+TEST_F(ExportTableTest, RegistryReadersRunWhileTablesAreReplaced) {
+  auto a = ExportTable::Build(vfs_.get(), {At("/"), At("/data")});
+  ASSERT_TRUE(a.ok());
+  const uint32_t root_id = a->exports()[0].id;
+  ExportRegistry reg(std::move(*a));
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0};
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 2; ++i) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        const ExportTable& t = reg.Current();
+        // Every table has the root export; /data comes and goes.
+        const Export* x = t.FindById(root_id);
+        if (x == nullptr || x->path != "/" || t.exports().empty()) ++bad;
+      }
+    });
+  }
+  for (int i = 0; i < 200; ++i) {
+    std::vector<ExportOptions> opts = {At("/")};
+    if (i % 2) opts.push_back(At("/data"));
+    auto t = ExportTable::Build(vfs_.get(), opts);
+    ASSERT_TRUE(t.ok());
+    reg.Replace(std::move(*t));
+  }
+  stop = true;
+  for (std::thread& t : readers) t.join();
+  EXPECT_EQ(0, bad.load());
 }
 
 }  // namespace
