@@ -19,6 +19,7 @@
 #include "smb/auth/authenticator.h"
 #include "smb/auth/ntlm_crypto.h"
 #include "smb/wire/unicode.h"
+#include "util/log.h"
 
 namespace concordfs {
 namespace {
@@ -301,8 +302,49 @@ void EmitSection(const Config& c, YAML::Emitter& e) {
 }
 
 constexpr std::string_view kStores[] = {"leveldb", "memory"};
-constexpr std::string_view kLogLevels[] = {"trace", "debug", "info",
-                                           "warn",  "error", "off"};
+constexpr std::span<const std::string_view> kLogLevels = kLogLevelNames;
+
+// `log_levels: {nlm: debug, smb: warn}`: component -> level.
+Status SetLogLevelsKey(const Field& f, Config* c) {
+  if (f.value.IsNull()) return Status::Ok();
+  if (!f.value.IsMap()) {
+    return f.Error("expected a mapping of log component to level for '" +
+                   f.name + "', got " + KindName(f.value));
+  }
+  for (const auto& kv : f.value) {
+    const YAML::Node& key = kv.first;
+    if (!key.IsScalar()) {
+      return ErrorAt(
+          f.origin, key.Mark(),
+          std::string("expected a log component name, got ") + KindName(key));
+    }
+    const std::string& name = key.Scalar();
+    if (!LogComponentByName(name)) {
+      return ErrorAt(f.origin, key.Mark(),
+                     "unknown log component '" + name + "' in '" + f.name +
+                         "' (known components: " + LogComponentList() + ")");
+    }
+    if (c->log_levels.contains(name)) {
+      return ErrorAt(
+          f.origin, key.Mark(),
+          "log component '" + name + "' is listed twice in '" + f.name + "'");
+    }
+    std::string level;
+    CFS_RETURN_IF_ERROR(
+        ParseChoice(Field{f.origin, f.name + "." + name, key, kv.second},
+                    kLogLevels, &level));
+    c->log_levels[name] = std::move(level);
+  }
+  return Status::Ok();
+}
+
+void EmitLogLevels(const Config& c, YAML::Emitter& e) {
+  e << YAML::Flow << YAML::BeginMap;
+  for (const auto& [name, level] : c.log_levels) {
+    e << YAML::Key << name << YAML::Value << level;
+  }
+  e << YAML::EndMap;
+}
 constexpr std::string_view kAtimePolicies[] = {"relatime", "strict", "noatime"};
 // (uid_t)-1 means "leave unchanged" to chown(2); it cannot own anything.
 constexpr uint64_t kMaxId = std::numeric_limits<uint32_t>::max() - 1;
@@ -1075,8 +1117,9 @@ constexpr KeySpec kTopKeys[] = {
     {"data_dir", SetPath<&Config::data_dir>, EmitPath<&Config::data_dir>},
     {"store", SetChoice<&Config::store, kStores>, EmitPlain<&Config::store>},
     {"sync", SetSync, EmitSync},
-    {"log_level", SetChoice<&Config::log_level, kLogLevels>,
+    {"log_level", SetChoice<&Config::log_level, kLogLevelNames>,
      EmitPlain<&Config::log_level>},
+    {"log_levels", SetLogLevelsKey, EmitLogLevels},
     {"atime", SetChoice<&Config::atime, kAtimePolicies>,
      EmitPlain<&Config::atime>},
     {"content_fd_cache",
@@ -1091,6 +1134,24 @@ constexpr KeySpec kTopKeys[] = {
     {"admin", SetSection<kAdminKeys>, EmitSection<kAdminKeys>},
     {"metrics", SetSection<kMetricsKeys>, EmitSection<kMetricsKeys>},
 };
+
+// The key table of each section, for ChangedKeys.
+struct Section {
+  std::string_view name;
+  std::span<const KeySpec> keys;
+};
+constexpr Section kSections[] = {
+    {"root", kRootKeys},       {"locks", kLockKeys}, {"mount", kMountKeys},
+    {"nfs", kNfsKeys},         {"smb", kSmbKeys},    {"admin", kAdminKeys},
+    {"metrics", kMetricsKeys},
+};
+
+// One key's value as DumpConfig writes it.
+std::string Emitted(const KeySpec& k, const Config& c) {
+  YAML::Emitter e;
+  k.emit(c, e);
+  return e.c_str();
+}
 
 // ---- walking mappings ----
 
@@ -1263,6 +1324,26 @@ Result<Config> LoadConfigFile(const std::string& path) {
   std::filesystem::path abs = std::filesystem::absolute(path, ec);
   if (ec) return ReadError(path, ec.value());
   return ParseConfig(text, path, abs.parent_path().string());
+}
+
+std::vector<std::string> ChangedKeys(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  for (const KeySpec& k : kTopKeys) {
+    if (Emitted(k, a) == Emitted(k, b)) continue;
+    auto section =
+        std::find_if(std::begin(kSections), std::end(kSections),
+                     [&](const Section& s) { return s.name == k.name; });
+    if (section == std::end(kSections)) {
+      out.emplace_back(k.name);
+      continue;
+    }
+    for (const KeySpec& sub : section->keys) {
+      if (Emitted(sub, a) != Emitted(sub, b)) {
+        out.push_back(std::string(k.name) + "." + std::string(sub.name));
+      }
+    }
+  }
+  return out;
 }
 
 std::string DumpConfig(const Config& c) {

@@ -8,6 +8,7 @@
 // Status::Invalid. A missing key keeps its default; an empty file is all
 // defaults. Passwords are never kept: an SMB user's password is turned into
 // its NT hash while parsing, and DumpConfig prints the hash (`nt_hash`).
+// ChangedKeys names what differs between two Configs (for SIGHUP reloads).
 // Config is a plain value (copyable, no shared state); the
 // functions are pure apart from reading the file and the cwd, and are safe to
 // call from any thread. yaml-cpp stays inside config.cc: its exceptions are
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,7 +36,11 @@ struct Config {
   std::string store = "leveldb";         // "leveldb" | "memory"
   SyncPolicy sync = SyncPolicy::kBatch;  // "always" | "batch" | "none"
   std::string log_level = "info";        // trace|debug|info|warn|error|off
-  std::string atime = "relatime";        // "relatime" | "strict" | "noatime"
+  // `log_levels:` a mapping of log component (daemon, fuse, vfs, metadata,
+  // locking, net, rpc, portmap, mount, nfs, nlm, nsm, smb, admin, metrics)
+  // to its own level, overriding log_level: {nlm: debug, smb: warn}.
+  std::map<std::string, std::string> log_levels;
+  std::string atime = "relatime";  // "relatime" | "strict" | "noatime"
   // Section `root:` (keys uid, gid, mode): owner and permission bits of the
   // root directory when the store is created; ignored afterwards. `mode` is
   // always read as octal digits, like chmod: 755, 0755 and "0755" are equal.
@@ -127,5 +133,9 @@ Result<Config> LoadConfigFile(const std::string& path);
 
 // The effective configuration as YAML, every key present, data_dir absolute.
 std::string DumpConfig(const Config& c);
+
+// The keys whose values differ between `a` and `b`, in DumpConfig's order,
+// dotted inside sections: {"log_level", "nfs.port", "nfs.exports", ...}.
+std::vector<std::string> ChangedKeys(const Config& a, const Config& b);
 
 }  // namespace concordfs

@@ -2,12 +2,16 @@
 //
 //   concordfs [--config FILE] [--data-dir DIR] [--print-config|--check-config]
 //   concordfs fsck [--config FILE] [--data-dir DIR] [--repair]
+//
+// The daemon stops on SIGINT/SIGTERM and re-reads its configuration file on
+// SIGHUP (see Reload below and daemon/reload.h).
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +20,7 @@
 #include "daemon/config.h"
 #include "daemon/metrics_service.h"
 #include "daemon/nfs_service.h"
+#include "daemon/reload.h"
 #include "daemon/smb_service.h"
 #include "fuse/fuse_frontend.h"
 #include "metadata/fsck.h"
@@ -39,7 +44,7 @@ options:
   --no-smb           do not serve SMB (smb.enabled: false)
   --smb-port PORT    override smb.port
   --print-config     print the effective configuration and exit
-  --check-config     validate the configuration and exit (0 = valid)
+  --check-config     validate the configuration and exit (0 = valid, 2 = not)
   --repair           (fsck) reclaim orphans, remove leaked content and
                      dangling orphan records
   --help             this text
@@ -52,6 +57,17 @@ lock is in one lock manager. `concordctl` (the admin CLI) talks to the
 daemon over its admin socket (admin.socket, default <data_dir>/admin.sock).
 With metrics.enabled it serves Prometheus metrics on loopback at
 http://metrics.address:metrics.port/metrics (port 0: picked and logged).
+
+Signals: SIGINT or SIGTERM unmounts and stops. SIGHUP re-reads the --config
+file and applies, without dropping connections, mounts, sessions or locks:
+log_level and log_levels, nfs.exports (a removed export refuses MNT and its
+handles become stale; locks under it stay held), smb.shares and smb.users.
+Other changed keys are logged as needing a restart and ignored; a file that
+does not validate is logged and the running configuration stays in force
+(check one first with --check-config). Options given on the command line
+keep overriding the file. Logs name their component (daemon, fuse, vfs,
+metadata, locking, net, rpc, portmap, mount, nfs, nlm, nsm, smb, admin,
+metrics); log_levels sets one's level: {nlm: debug, smb: warn}.
 exit status: 0 ok, 1 inconsistent store (fsck), 2 usage/config error,
 3 runtime error.
 )";
@@ -181,14 +197,82 @@ int RunFsck(const Config& config, bool repair) {
   return r->consistent() ? 0 : 1;
 }
 
-int RunDaemon(const Config& config) {
+void LogRestartKeys(const std::vector<std::string>& keys) {
+  for (const std::string& k : keys) {
+    CFS_LOG_WARN("reload: '{}' changed: needs a restart; ignored", k);
+  }
+}
+
+// SIGHUP: re-reads the configuration and applies what can change while
+// running (see daemon/reload.h). Everything is validated before anything
+// is applied, so a bad file leaves `running` (what is in force) as it was.
+void Reload(const Args& args, Config* running, NfsService* nfs,
+            SmbService* smb) {
+  if (args.config_path.empty()) {
+    CFS_LOG_WARN("reload: SIGHUP received, but no --config file to re-read");
+    return;
+  }
+  CFS_LOG_INFO("reload: SIGHUP received, re-reading {}", args.config_path);
+  Result<Config> next = LoadEffectiveConfig(args);
+  if (!next.ok()) {
+    CFS_LOG_ERROR(
+        "reload refused: {}; the running configuration stays in "
+        "force",
+        next.status().message());
+    return;
+  }
+  ReloadPlan plan = PlanReload(*running, *next, smb != nullptr);
+  std::optional<rpc::ExportTable> exports;
+  if (nfs != nullptr && plan.exports_changed) {
+    Result<rpc::ExportTable> t = nfs->BuildExports(next->nfs_exports);
+    if (!t.ok()) {
+      CFS_LOG_ERROR(
+          "reload refused: {}: {}; the running configuration "
+          "stays in force",
+          args.config_path, t.status().message());
+      return;
+    }
+    exports = std::move(*t);
+  }
+  // Valid: apply.
+  LogRestartKeys(plan.restart_keys);
+  if (plan.log_levels_changed) {
+    Status st = SetLogLevels(next->log_level, next->log_levels);
+    if (st.ok()) {
+      CFS_LOG_INFO("reload: log level {}", DescribeLogLevels());
+    } else {
+      CFS_LOG_ERROR("reload: log levels: {}", st.message());
+    }
+  }
+  if (exports) {
+    for (const std::string& line : nfs->ReplaceExports(std::move(*exports))) {
+      CFS_LOG_INFO("reload: {}", line);
+    }
+  }
+  if (smb != nullptr) {
+    LogRestartKeys(smb->Reload(next->smb));
+    for (const std::string& line : plan.smb_changes) {
+      CFS_LOG_INFO("reload: smb {}", line);
+    }
+  }
+  *running = std::move(plan.applied);
+  CFS_LOG_INFO(
+      "reload: done; {} NFS export(s){}, {} SMB share(s){} and {} SMB "
+      "user(s) in force",
+      running->nfs_exports.size(), nfs ? "" : " (NFS off)",
+      running->smb.shares.size(), smb ? "" : " (SMB off)",
+      running->smb.users.size());
+}
+
+int RunDaemon(const Args& args, const Config& config) {
   const NanoTime started = Clock::Default()->Now();  // for `concordctl status`
-  // Block the stop signals in every thread; the main thread waits for them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Block the signals in every thread; the main thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Result<std::unique_ptr<Backend>> b = Backend::Open(config);
   if (!b.ok()) {
@@ -204,6 +288,9 @@ int RunDaemon(const Config& config) {
   CFS_LOG_INFO("concordfs {} serving {} (sync={}) with content in {}", "0.1.0",
                backend.metadata()->Describe(), SyncPolicyName(config.sync),
                backend.content()->Describe());
+  if (!config.log_levels.empty()) {
+    CFS_LOG_INFO("log level {}", DescribeLogLevels());
+  }
   CFS_LOG_INFO(
       "lock manager: boot epoch {}, {}", backend.locks()->epoch(),
       backend.locks()->InGrace() ? "in grace period" : "no grace needed");
@@ -236,7 +323,9 @@ int RunDaemon(const Config& config) {
       if (fuse) fuse->Stop();
       return 3;
     }
-    for (const std::string& line : nfs->Describe()) CFS_LOG_INFO("{}", line);
+    for (const std::string& line : nfs->Describe()) {
+      CFS_LOG_INFO_IN(LogComponent::kNfs, "{}", line);
+    }
   } else {
     CFS_LOG_INFO("NFS disabled (nfs.enabled: false)");
   }
@@ -250,7 +339,9 @@ int RunDaemon(const Config& config) {
       if (fuse) fuse->Stop();
       return 3;
     }
-    for (const std::string& line : smb->Describe()) CFS_LOG_INFO("{}", line);
+    for (const std::string& line : smb->Describe()) {
+      CFS_LOG_INFO_IN(LogComponent::kSmb, "{}", line);
+    }
   } else {
     CFS_LOG_INFO("SMB disabled (smb.enabled: false)");
   }
@@ -287,10 +378,18 @@ int RunDaemon(const Config& config) {
                  a.find(':') != std::string::npos ? "[" + a + "]" : a,
                  metrics->port());
   }
-  CFS_LOG_INFO("running; Ctrl-C or SIGTERM stops");
+  CFS_LOG_INFO(
+      "running; Ctrl-C or SIGTERM stops, SIGHUP reloads {}",
+      args.config_path.empty() ? "(no config file)" : args.config_path);
 
+  Config running = config;  // with the live settings of the last reload
   int sig = 0;
-  sigwait(&stop, &sig);
+  for (;;) {
+    sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig != SIGHUP) break;
+    Reload(args, &running, nfs.get(), smb.get());
+  }
   CFS_LOG_INFO("{} received, stopping", strsignal(sig));
   metrics.reset();
   if (admin) admin->Stop();
@@ -314,7 +413,6 @@ int main(int argc, char** argv) {
   // 32 MiB is glibc's largest mmap threshold on 64-bit.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
-  spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
   Args args;
   if (!ParseArgs(argc, argv, &args)) return 2;
   Result<Config> config = LoadEffectiveConfig(args);
@@ -330,7 +428,12 @@ int main(int argc, char** argv) {
     std::fputs(DumpConfig(*config).c_str(), stdout);
     return 0;
   }
-  SetLogLevel(config->log_level);
+  // Validated by the parser already.
+  Status levels = SetLogLevels(config->log_level, config->log_levels);
+  if (!levels.ok()) {
+    std::fprintf(stderr, "concordfs: %s\n", levels.message().c_str());
+    return 2;
+  }
   if (args.command == "fsck") return RunFsck(*config, args.repair);
-  return RunDaemon(*config);
+  return RunDaemon(args, *config);
 }

@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace concordfs {
 namespace {
@@ -19,8 +21,8 @@ using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr char kTopKeys[] =
-    "(known keys: data_dir, store, sync, log_level, atime, content_fd_cache, "
-    "root, locks, mount, nfs, smb, admin, metrics)";
+    "(known keys: data_dir, store, sync, log_level, log_levels, atime, "
+    "content_fd_cache, root, locks, mount, nfs, smb, admin, metrics)";
 
 Result<Config> Parse(std::string_view text) {
   return ParseConfig(text, "c.yaml", "/base");
@@ -212,6 +214,58 @@ TEST(ConfigTest, BadChoices) {
             "expected relatime, strict or noatime");
 }
 
+TEST(ConfigTest, LogLevelsPerComponent) {
+  Result<Config> r =
+      Parse("log_level: warn\nlog_levels: {smb: debug, nlm: trace}\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->log_level, "warn");
+  EXPECT_EQ(r->log_levels, (std::map<std::string, std::string>{
+                               {"nlm", "trace"}, {"smb", "debug"}}));
+  r = Parse("log_levels:\n  mount: error\n  nsm: 'off'\n");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->log_levels.at("mount"), "error");
+  EXPECT_EQ(r->log_levels.at("nsm"), "off");
+  for (const char* empty : {"log_levels:\n", "log_levels: {}\n"}) {
+    r = Parse(empty);
+    ASSERT_TRUE(r.ok()) << empty;
+    EXPECT_TRUE(r->log_levels.empty());
+  }
+  EXPECT_EQ(Error("log_levels: {smb: debug, smbd: info}\n"),
+            "c.yaml:1:26: unknown log component 'smbd' in 'log_levels' "
+            "(known components: daemon, fuse, vfs, metadata, locking, net, "
+            "rpc, portmap, mount, nfs, nlm, nsm, smb, admin, metrics)");
+  EXPECT_EQ(Error("log_levels:\n  nlm: loud\n"),
+            "c.yaml:2:8: bad value 'loud' for 'log_levels.nlm': "
+            "expected trace, debug, info, warn, error or off");
+  EXPECT_EQ(Error("log_levels:\n  nlm: debug\n  nlm: info\n"),
+            "c.yaml:3:3: log component 'nlm' is listed twice in 'log_levels'");
+  EXPECT_EQ(Error("log_levels: debug\n"),
+            "c.yaml:1:13: expected a mapping of log component to level for "
+            "'log_levels', got a scalar");
+  EXPECT_EQ(Error("log_levels: {nlm: [debug]}\n"),
+            "c.yaml:1:19: expected a scalar value for 'log_levels.nlm', got a "
+            "sequence");
+}
+
+TEST(ConfigTest, ChangedKeys) {
+  Config a = DefaultsAt("/d");
+  EXPECT_TRUE(ChangedKeys(a, a).empty());
+  Config b = a;
+  b.log_levels["smb"] = "debug";
+  b.nfs_port = 2050;
+  b.nfs_exports.push_back(rpc::ExportOptions{});
+  b.nfs_exports.back().path = "/c";
+  b.smb.shares.push_back({"docs", "/docs", "", true, {}, false});
+  b.smb.signing_required = true;
+  b.mount_path = "/elsewhere";
+  b.metrics_enabled = true;
+  EXPECT_EQ(ChangedKeys(a, b),
+            (std::vector<std::string>{"log_levels", "mount.path", "nfs.port",
+                                      "nfs.exports", "smb.signing",
+                                      "smb.shares", "metrics.enabled"}));
+  EXPECT_EQ(ChangedKeys(b, a), ChangedKeys(a, b));
+}
+
 TEST(ConfigTest, WrongTypes) {
   EXPECT_EQ(Error("sync:\n  always: true\n"),
             "c.yaml:2:3: expected a scalar value for 'sync', got a mapping");
@@ -320,6 +374,7 @@ TEST(ConfigTest, DumpRoundTrips) {
   c.store = "memory";
   c.sync = SyncPolicy::kAlways;
   c.log_level = "off";
+  c.log_levels = {{"nlm", "trace"}, {"smb", "off"}, {"daemon", "info"}};
   c.atime = "strict";
   c.root_uid = 4294967294u;
   c.root_gid = 7;
@@ -373,6 +428,7 @@ TEST(ConfigTest, DumpText) {
             "store: leveldb\n"
             "sync: batch\n"
             "log_level: info\n"
+            "log_levels: {}\n"
             "atime: relatime\n"
             "content_fd_cache: 1024\n"
             "root:\n"
