@@ -177,7 +177,7 @@ struct World {
 
   std::string Handle(InodeId ino, const char* export_path = "/") {
     std::string rest;
-    const Export* x = exports->FindForPath(export_path, &rest);
+    const Export* x = exports->Current().FindForPath(export_path, &rest);
     auto a = vfs->GetAttr(ino);
     Check(x != nullptr && a.ok(), "handle");
     return codec.Encode({x->id, ino, a->inode.generation});
