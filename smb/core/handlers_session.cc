@@ -453,6 +453,12 @@ void SmbConnection::ExpirePrevious(uint64_t previous, const std::string& user) {
 
 void SmbConnection::ExpireSession(uint64_t id) {
   if (!sessions_.count(id)) return;
+  // Its opens first: their watches end with NOTIFY_CLEANUP, as at close.
+  for (auto it = opens_.begin(); it != opens_.end();) {
+    Open* o = it->second.get();
+    ++it;
+    if (o->session_id == id && !KeepForReconnect(o)) CloseOpen(o);
+  }
   std::vector<uint64_t> waits;
   for (auto& [aid, p] : pending_) {
     if (p.session_id == id && p.cancel) waits.push_back(aid);
@@ -463,11 +469,6 @@ void SmbConnection::ExpireSession(uint64_t id) {
       auto cancel = std::move(p->second.cancel);
       cancel();
     }
-  }
-  for (auto it = opens_.begin(); it != opens_.end();) {
-    Open* o = it->second.get();
-    ++it;
-    if (o->session_id == id && !KeepForReconnect(o)) CloseOpen(o);
   }
   st_->sessions.Remove(id);
   sessions_.erase(id);

@@ -556,7 +556,12 @@ struct CreateResult {
 class SmbTestClient {
  public:
   explicit SmbTestClient(SmbOptions opts = DefaultSmbOptions())
-      : world_(std::move(opts)), conn_(&world_.st, &transport_, "test") {}
+      : own_world_(std::make_unique<SmbWorld>(std::move(opts))),
+        world_(*own_world_),
+        conn_(&world_.st, &transport_, "test") {}
+  // Another connection to the world of `other` (same server state).
+  explicit SmbTestClient(SmbTestClient& other)
+      : world_(other.world()), conn_(&world_.st, &transport_, "test2") {}
   ~SmbTestClient() {
     conn_.OnDisconnect();
     transport_.RunPosted();
@@ -869,7 +874,8 @@ class SmbTestClient {
     }
   }
 
-  SmbWorld world_;
+  std::unique_ptr<SmbWorld> own_world_;  // null: shares another's
+  SmbWorld& world_;
   FakeTransport transport_;
   SmbConnection conn_;
   uint16_t dialect_ = 0;
