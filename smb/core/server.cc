@@ -499,6 +499,13 @@ std::vector<std::string> SmbServer::Reload(const SmbOptions& next) {
   differs("oplocks", cur.oplocks != next.oplocks);
   differs("oplock_break_timeout_ms",
           cur.oplock_break_timeout_ms != next.oplock_break_timeout_ms);
+  differs("durable_handles", cur.durable_handles != next.durable_handles);
+  differs("durable_timeout_ms",
+          cur.durable_timeout_ms != next.durable_timeout_ms ||
+              cur.max_durable_timeout_ms != next.max_durable_timeout_ms);
+  differs("resilient_timeout_ms",
+          cur.resilient_timeout_ms != next.resilient_timeout_ms ||
+              cur.max_resilient_timeout_ms != next.max_resilient_timeout_ms);
   impl_->state.SetConfig(std::make_shared<const ShareConfig>(
       ShareConfig{next.users, next.shares}));
   return restart;

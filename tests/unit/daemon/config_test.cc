@@ -482,6 +482,11 @@ TEST(ConfigTest, DumpText) {
             "  umask: \"022\"\n"
             "  oplocks: true\n"
             "  oplock_break_timeout_ms: 35000\n"
+            "  durable_handles: true\n"
+            "  durable_timeout_ms: 60000\n"
+            "  max_durable_timeout_ms: 300000\n"
+            "  resilient_timeout_ms: 120000\n"
+            "  max_resilient_timeout_ms: 300000\n"
             "  users: []\n"
             "  shares: []\n"
             "admin:\n"
@@ -800,7 +805,9 @@ TEST(ConfigTest, SmbErrors) {
             "c.yaml:1:7: unknown key 'prot' in 'smb' (known keys: enabled, "
             "address, port, server_name, domain, signing, encryption, guest, "
             "guest_uid, guest_gid, max_io, umask, oplocks, "
-            "oplock_break_timeout_ms, users, shares)");
+            "oplock_break_timeout_ms, durable_handles, durable_timeout_ms, "
+            "max_durable_timeout_ms, resilient_timeout_ms, "
+            "max_resilient_timeout_ms, users, shares)");
   EXPECT_EQ(Error("smb:\n  port: 65536\n"),
             "c.yaml:2:9: bad value '65536' for 'smb.port': expected an "
             "integer from 0 to 65535");
@@ -1046,6 +1053,11 @@ TEST(ConfigTest, SmbDumpHasNoPassword) {
                               "  umask: \"007\"\n"
                               "  oplocks: true\n"
                               "  oplock_break_timeout_ms: 35000\n"
+                              "  durable_handles: true\n"
+                              "  durable_timeout_ms: 60000\n"
+                              "  max_durable_timeout_ms: 300000\n"
+                              "  resilient_timeout_ms: 120000\n"
+                              "  max_resilient_timeout_ms: 300000\n"
                               "  users:\n"
                               "    - name: \"alice\"\n"
                               "      nt_hash: \"" +
