@@ -2,7 +2,9 @@
 """SMB leases and oplocks are broken before a conflicting access from the
 FUSE mount, and the local access waits for the client's acknowledgement
 (or the break timeout); an NFS READ (libnfs) breaks write caching and gets
-the flushed data, or NFS3ERR_JUKEBOX while the break is unanswered: real
+the flushed data, or NFS3ERR_JUKEBOX while the break is unanswered; a
+durable SMB open keeps its lock against local lockers while its client is
+disconnected, until it reconnects or the durable timeout passes: real
 clients only, impacket's SMB2 client (CREATE
 with a lease or oplock, the break notifications and acknowledgements built
 from its structures) and the kernel's FUSE client in separate processes.
@@ -12,6 +14,7 @@ from its structures) and the kernel's FUSE client in separate processes.
 Prints one line per check; exits non-zero on any deviation.
 """
 import os
+import random
 import shutil
 import struct
 import subprocess
@@ -25,11 +28,13 @@ import smb_lock_matrix_test as m  # noqa: E402  (daemon, checks, impacket)
 
 from impacket.nmb import NetBIOSTimeout  # noqa: E402
 from impacket.smb3structs import (  # noqa: E402
-    SMB2_CREATE, SMB2_DIALECT_21, SMB2_OPLOCK_BREAK, SMB2Create,
-    SMB2Create_Response, SMB2Packet)
+    SMB2_CREATE, SMB2_DIALECT_21, SMB2_LOCK, SMB2_LOCK_ELEMENT,
+    SMB2_OPLOCK_BREAK, SMB2Create, SMB2Create_Response, SMB2Lock, SMB2Packet)
 from impacket.smbconnection import SMBConnection  # noqa: E402
+from lock_harness import EXCLUSIVE, FAIL_IMMEDIATELY, UNLOCK  # noqa: E402
 
 BREAK_TIMEOUT_MS = 1500
+DURABLE_TIMEOUT_MS = 2000
 R, H, W = 0x1, 0x2, 0x4
 OPLOCK_II, OPLOCK_BATCH, OPLOCK_LEASE = 0x01, 0x09, 0xFF
 ACK_REQUIRED = 0x1
@@ -84,8 +89,11 @@ class Client:
         self.s = self.conn.getSMBServer()
         self.tid = self.conn.connectTree("share")
 
-    def create(self, name, oplock, lease_key=None, lease_state=0):
-        """(fid, granted oplock level, granted lease state or None)."""
+    def create(self, name, oplock, lease_key=None, lease_state=0,
+               contexts=(), info=None):
+        """(fid, granted oplock level, granted lease state or None).
+        contexts: more (name, data) create contexts; info (a dict, if
+        given) gets the names of the contexts answered."""
         packet = self.s.SMB_PACKET()
         packet["Command"] = SMB2_CREATE
         packet["TreeID"] = self.tid
@@ -100,15 +108,25 @@ class Client:
         c["CreateOptions"] = 0x40  # non-directory
         uname = name.encode("utf-16le")
         c["NameLength"] = len(uname)
-        if lease_key is None:
+        wanted = list(contexts)
+        if lease_key is not None:
+            # RqLs v1: key, state, flags, duration.
+            wanted.append((b"RqLs", lease_key + struct.pack("<IIQ", lease_state, 0, 0)))
+        if not wanted:
             c["CreateContextsOffset"] = 0
             c["CreateContextsLength"] = 0
             c["Buffer"] = uname
         else:
-            # RqLs v1: key, state, flags, duration; the name padded to 8.
-            data = lease_key + struct.pack("<IIQ", lease_state, 0, 0)
-            ctx = struct.pack("<IHHHHI", 0, 16, 4, 0, 24, len(data)) + \
-                b"RqLs" + b"\0" * 4 + data
+            # Each context 8-aligned, chained by its Next offset; the name
+            # padded to 8 before them.
+            ctx = b""
+            for i, (cname, data) in enumerate(wanted):
+                one = struct.pack("<IHHHHI", 0, 16, len(cname), 0, 24, len(data)) + \
+                    cname + b"\0" * (8 - len(cname)) + data
+                if i + 1 < len(wanted):
+                    one += b"\0" * ((8 - len(one) % 8) % 8)
+                    one = struct.pack("<I", len(one)) + one[4:]
+                ctx += one
             pad = b"\0" * ((8 - len(uname) % 8) % 8)
             c["CreateContextsOffset"] = 64 + 56 + len(uname) + len(pad)
             c["CreateContextsLength"] = len(ctx)
@@ -127,6 +145,9 @@ class Client:
             pos = 0
             while pos < len(ctxs):
                 nxt, noff, nlen, _, doff, dlen = struct.unpack_from("<IHHHHI", ctxs, pos)
+                if info is not None:
+                    info.setdefault("contexts", []).append(
+                        ctxs[pos + noff:pos + noff + nlen])
                 if ctxs[pos + noff:pos + noff + nlen] == b"RqLs":
                     state = struct.unpack_from("<I", ctxs, pos + doff + 16)[0]
                 if not nxt:
@@ -164,6 +185,27 @@ class Client:
                         "current": cur, "new": new}
             if size == 24:
                 return {"lease": False, "level": body[2], "fid": body[8:24]}
+
+    def lock(self, fid, offset, length, flags):
+        """NTSTATUS of an SMB2 LOCK of one range."""
+        packet = self.s.SMB_PACKET()
+        packet["Command"] = SMB2_LOCK
+        packet["TreeID"] = self.tid
+        el = SMB2_LOCK_ELEMENT()
+        el["Offset"] = offset
+        el["Length"] = length
+        el["Flags"] = flags
+        req = SMB2Lock()
+        req["FileID"] = fid
+        req["LockCount"] = 1
+        req["LockSequence"] = 0
+        req["Locks"] = el.getData()
+        packet["Data"] = req
+        return self.s.recvSMB(self.s.sendSMB(packet))["Status"]
+
+    def drop(self):
+        """The TCP connection goes away: no CLOSE, no LOGOFF."""
+        self.s._NetBIOSSession.close()
 
     def ack_lease(self, key, state):
         packet = self.s.SMB_PACKET()
@@ -349,6 +391,77 @@ def lease_vs_nfs_reader(c, mnt, nfs_port):
     c.close(fid)
 
 
+# A local process: opens the file read-only through the mount and tries a
+# non-blocking F_SETLK read lock on [0, 10); prints "ok" or the errno name.
+LOCAL_LOCK = r'''
+import errno, fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB, 10, 0)
+    print("ok")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))
+'''
+
+
+def local_lock(path):
+    return subprocess.run([sys.executable, "-c", LOCAL_LOCK, path],
+                          capture_output=True, text=True, timeout=30).stdout.strip()
+
+
+def durable_open_keeps_its_lock(port, mnt):
+    print("-- a durable open (RH lease) with an exclusive lock; its connection drops")
+    name = "durable.txt"
+    path = os.path.join(mnt, name)
+    key = os.urandom(16)
+    dhnq = (b"DHnQ", b"\0" * 16)
+    # A reconnecting client keeps its ClientGuid (a lease belongs to the
+    # client GUID and key); impacket draws it from `random`.
+    random.seed(0x5EED)
+    c1 = Client(port)
+    info = {}
+    fid, level, state = c1.create(name, OPLOCK_LEASE, key, R | H, [dhnq], info)
+    check(state == R | H and b"DHnQ" in info.get("contexts", []),
+          "an RH lease with a durable handle is granted", (state, info))
+    c1.write(fid, 0, b"durable!")
+    st = c1.lock(fid, 0, 10, EXCLUSIVE | FAIL_IMMEDIATELY)
+    check(st == 0, "SMB LOCK exclusive [0,10)", m.status_name(st))
+    c1.drop()
+    time.sleep(0.3)
+    r = local_lock(path)
+    check(r in ("EAGAIN", "EACCES"),
+          "while the client is gone, a local F_SETLK read [0,10) is refused "
+          "(the kept open still holds its lock)", r)
+    random.seed(0x5EED)
+    c2 = Client(port)
+    info = {}
+    dhnc = (b"DHnC", fid)
+    fid2, level, state = c2.create(name, OPLOCK_LEASE, key, R | H, [dhnc], info)
+    check(fid2 == fid and state == R | H,
+          "a new connection reconnects the open: same file id, RH lease",
+          (fid2 == fid, state))
+    check(c2.read(fid2, 0, 8) == b"durable!", "its data is there")
+    st = c2.lock(fid2, 0, 10, UNLOCK)
+    check(st == 0, "the reconnected open unlocks the lock it took before",
+          m.status_name(st))
+    r = local_lock(path)
+    check(r == "ok", "the local F_SETLK read [0,10) is granted now", r)
+    st = c2.lock(fid2, 0, 10, EXCLUSIVE | FAIL_IMMEDIATELY)
+    check(st == 0, "SMB LOCK exclusive [0,10) again", m.status_name(st))
+    c2.drop()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    r = local_lock(path)
+    check(r in ("EAGAIN", "EACCES"), "dropped again: the local lock is refused", r)
+    while r != "ok" and time.monotonic() - t0 < DURABLE_TIMEOUT_MS / 1000.0 + 10:
+        time.sleep(0.2)
+        r = local_lock(path)
+    waited = time.monotonic() - t0
+    check(r == "ok" and waited >= DURABLE_TIMEOUT_MS / 1000.0 * 0.7,
+          "nobody reconnects: the open and its lock end at the durable "
+          "timeout (%d ms)" % DURABLE_TIMEOUT_MS, "%s after %.1f s" % (r, waited))
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__)
@@ -356,7 +469,9 @@ def main():
     binary = os.path.abspath(sys.argv[1])
     tmp = tempfile.mkdtemp(prefix="cfs-leasebreak-")
     daemon = m.Daemon(binary, tmp,
-                      smb_extra="oplock_break_timeout_ms: %d" % BREAK_TIMEOUT_MS)
+                      smb_extra="oplock_break_timeout_ms: %d\n"
+                                "durable_timeout_ms: %d" % (BREAK_TIMEOUT_MS,
+                                                            DURABLE_TIMEOUT_MS))
     start = time.monotonic()
     c = None
     try:
@@ -368,6 +483,7 @@ def main():
                          oplock_vs_local_reader):
             scenario(c, daemon.mnt)
         lease_vs_nfs_reader(c, daemon.mnt, daemon.nfs_port)
+        durable_open_keeps_its_lock(daemon.port, daemon.mnt)
     except Exception as e:  # a failed step: report, clean up
         print("FAIL: %s: %s" % (type(e).__name__, e))
         m.failures.append(str(e))
