@@ -74,6 +74,8 @@ void SyncSpdlogLevels() {
 
 namespace log_internal {
 
+// One initializer per component (a missing one would silently be trace).
+static_assert(kLogComponentCount == 15);
 std::atomic<int> g_level[kLogComponentCount] = {
     spdlog::level::info, spdlog::level::info, spdlog::level::info,
     spdlog::level::info, spdlog::level::info, spdlog::level::info,
