@@ -107,27 +107,21 @@ void OplockTable::SendBreakLocked(File& f, Holder& h, Actions* a) {
   a->notices.emplace_back(o->sender, std::move(n));
 }
 
-bool OplockTable::BreakLocked(File& f, Holder& h, uint32_t target,
-                              std::function<void()>* waiter, Actions* a) {
+uint32_t OplockTable::NormalizeTarget(const Holder& h, uint32_t target) {
   target &= h.state;
   // An oplock can only go to level II or none; a lease without read
   // caching keeps nothing.
   if (target != h.state && !(target & kR)) target = 0;
   if (!h.is_lease && target != h.state) target = (target & kR) ? kR : 0;
-  if (h.breaking) {
-    if ((h.want & target) == h.want && (h.break_to & target) == h.break_to &&
-        (h.state & ~h.break_to) == 0) {
-      return false;
-    }
-    h.want &= target;
-    if (waiter && *waiter) h.waiters.push_back(std::move(*waiter));
-    return true;
-  }
-  if (target == h.state) return false;
+  return target;
+}
+
+bool OplockTable::StartBreakLocked(File& f, Holder& h, uint32_t target,
+                                   Actions* a, bool chained) {
   bool ack = h.is_lease ? (h.state & (kW | kH)) != 0 : (h.state & kW) != 0;
-  if (h.is_lease && h.version >= 2) ++h.epoch;
+  // A break that continues an acknowledged one keeps its epoch.
+  if (h.is_lease && h.version >= 2 && !chained) ++h.epoch;
   h.break_to = target;
-  h.want = target;
   if (!ack) {
     SendBreakLocked(f, h, a);
     h.state = target;
@@ -136,8 +130,26 @@ bool OplockTable::BreakLocked(File& f, Holder& h, uint32_t target,
   h.breaking = true;
   h.deadline = std::chrono::steady_clock::now() + break_timeout_;
   SendBreakLocked(f, h, a);
-  if (waiter && *waiter) h.waiters.push_back(std::move(*waiter));
   timer_cv_.notify_all();
+  return true;
+}
+
+bool OplockTable::BreakLocked(File& f, Holder& h, uint32_t target,
+                              std::function<void()>* waiter, Actions* a) {
+  // Already compatible (even while a break for someone else is out).
+  if ((h.state & ~target) == 0) return false;
+  target = NormalizeTarget(h, target);
+  if (target == h.state) return false;
+  std::function<void()> done =
+      waiter && *waiter ? std::move(*waiter) : std::function<void()>();
+  if (h.breaking) {
+    // No second notification while one is out: this request's needs are
+    // met by the break that follows the acknowledgement.
+    h.queue.push_back({target, std::move(done)});
+    return true;
+  }
+  if (!StartBreakLocked(f, h, target, a)) return false;
+  h.queue.push_back({target, std::move(done)});
   return true;
 }
 
@@ -145,18 +157,32 @@ void OplockTable::FinishBreakLocked(File& f, Holder& h, uint32_t state,
                                     Actions* a) {
   h.state = state;
   h.breaking = false;
-  if (h.state & ~h.want) {
-    // Something asked for less while this break was out: break again.
-    std::function<void()> none;
-    if (BreakLocked(f, h, h.want, &none, a)) return;  // waiters stay
+  // What every waiting request together needs; while that is not reached
+  // the holder stays in its break and they all wait (Windows releases the
+  // opens behind a break when the whole break is over).
+  uint32_t want = h.state;
+  for (const Pending& p : h.queue) want &= p.target;
+  uint32_t target = NormalizeTarget(h, want);
+  if (target != h.state) {
+    // A break that follows an acknowledgement takes handle caching first
+    // and read caching in a break of its own: RH -> R, then R -> none.
+    if (h.is_lease && (h.state & kH) && (h.state & kR) && !(target & kR)) {
+      target = kR;
+    }
+    if (StartBreakLocked(f, h, target, a, /*chained=*/true)) return;
+    // Sent without an acknowledgement needed: already at `target`.
+    if (h.state & ~want) return FinishBreakLocked(f, h, h.state, a);
   }
-  for (auto& w : h.waiters) a->done.push_back(std::move(w));
-  h.waiters.clear();
+  for (Pending& p : h.queue) {
+    if (p.done) a->done.push_back(std::move(p.done));
+  }
+  h.queue.clear();
 }
 
 bool OplockTable::BreakAllLocked(uint64_t file, const std::string& except_lease,
                                  const Target& target,
-                                 std::function<void()> done, Actions* a) {
+                                 std::function<void()> done, Actions* a,
+                                 uint32_t wait_mask) {
   auto it = files_.find(file);
   if (it == files_.end()) return true;
   File& f = it->second;
@@ -170,20 +196,29 @@ bool OplockTable::BreakAllLocked(uint64_t file, const std::string& except_lease,
     std::function<void()> w = [join] {
       if (join->n.fetch_sub(1) == 1 && join->done) join->done();
     };
-    if (BreakLocked(f, h, target(h.state, h.is_lease), &w, a)) ++waiting;
+    // Only a break of caching in `wait_mask` is waited for; the others
+    // are sent and the caller goes on.
+    bool wait = (h.state & wait_mask) != 0;
+    if (BreakLocked(f, h, target(h.state, h.is_lease), wait ? &w : nullptr,
+                    a) &&
+        wait) {
+      ++waiting;
+    }
   }
   join->n.store(waiting);
   return waiting == 0;
 }
 
 bool OplockTable::BreakAll(uint64_t file, const std::string& except_lease,
-                           const Target& target, std::function<void()> done) {
+                           const Target& target, std::function<void()> done,
+                           uint32_t wait_mask) {
   if (!Active()) return true;
   Actions a;
   bool now;
   {
     std::lock_guard lk(mu_);
-    now = BreakAllLocked(file, except_lease, target, std::move(done), &a);
+    now = BreakAllLocked(file, except_lease, target, std::move(done), &a,
+                         wait_mask);
   }
   a.Run();
   return now;
@@ -205,7 +240,14 @@ bool OplockTable::BreakForOpen(uint64_t file, const OpenIntent& intent,
         if (intent.deleting) t &= ~kH;
         return t;
       },
-      std::move(done));
+      std::move(done),
+      // An open waits only for write caching to be given up (or, after a
+      // sharing violation or for delete-on-close, handle caching); read
+      // and handle caching are broken without delaying it, as Windows
+      // does.
+      intent.break_handles ? kH
+      : intent.deleting    ? (kW | kH)
+                           : kW);
 }
 
 bool OplockTable::OthersHoldHandles(uint64_t file,
@@ -348,7 +390,9 @@ void OplockTable::DropHolderIfUnusedLocked(File& f, uint64_t holder_id,
     if (!it->opens.empty()) return;
     // Anyone waiting for this break may go on: the grant is gone.
     timer_cv_.notify_all();
-    for (auto& w : it->waiters) a->done.push_back(std::move(w));
+    for (auto& p : it->queue) {
+      if (p.done) a->done.push_back(std::move(p.done));
+    }
     if (it->is_lease) leases_.erase(it->lease_id);
     f.holders.erase(it);
     AddGrants(-1);
@@ -555,7 +599,6 @@ void OplockTable::TimerLoop() {
         if (!h.breaking) continue;
         if (h.deadline <= now) {
           // No acknowledgement in time: the client keeps no caching.
-          h.want = 0;
           FinishBreakLocked(f, h, 0, &a);
         } else {
           next = std::min(next, h.deadline);

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <list>
 #include <map>
@@ -169,6 +170,10 @@ class OplockTable : public locking::CacheBreaker {
              std::function<void()> done) override;
 
  private:
+  struct Pending {
+    uint32_t target = 0;
+    std::function<void()> done;
+  };
   struct Holder {
     uint64_t id = 0;
     bool is_lease = false;
@@ -180,9 +185,10 @@ class OplockTable : public locking::CacheBreaker {
     uint32_t state = 0;  // R/H/W
     bool breaking = false;
     uint32_t break_to = 0;  // what the client was told
-    uint32_t want = 0;      // what must be reached (<= break_to)
     std::chrono::steady_clock::time_point deadline;
-    std::vector<std::function<void()>> waiters;
+    // Requests waiting for this holder to come down to `target`, in the
+    // order they came; `done` (may be empty) runs when it is reached.
+    std::deque<Pending> queue;
     std::vector<uint64_t> opens;
   };
   struct OpenRec {
@@ -207,6 +213,13 @@ class OplockTable : public locking::CacheBreaker {
 
   Holder* FindHolder(File& f, uint64_t holder_id);
   OpenRec* FindOpen(File& f, uint64_t open_id);
+  // What `h` can be broken to on the way to `target`.
+  static uint32_t NormalizeTarget(const Holder& h, uint32_t target);
+  // Sends a break of `h` to `target`; true if an acknowledgement is
+  // awaited (else `h` is at `target` now).
+  // `chained`: it follows an acknowledged break of the same requests.
+  bool StartBreakLocked(File& f, Holder& h, uint32_t target, Actions* a,
+                        bool chained = false);
   // Lowers `h` towards `target` (a subset of its state). Returns true if
   // the caller must wait (then `waiter`, if set, is queued on `h`).
   bool BreakLocked(File& f, Holder& h, uint32_t target,
@@ -218,11 +231,13 @@ class OplockTable : public locking::CacheBreaker {
   // Breaks every holder on `file` (but the lease `except_lease`) to its
   // target; true if nothing is to wait for, else `done` runs when all the
   // breaks waited for are over. BreakAll takes the mutex and sends.
+  // Only breaks of holders with caching in `wait_mask` are waited for.
   bool BreakAllLocked(uint64_t file, const std::string& except_lease,
                       const Target& target, std::function<void()> done,
-                      Actions* a);
+                      Actions* a, uint32_t wait_mask = 0x7);
   bool BreakAll(uint64_t file, const std::string& except_lease,
-                const Target& target, std::function<void()> done);
+                const Target& target, std::function<void()> done,
+                uint32_t wait_mask = 0x7);  // R|H|W: every break
   void DropHolderIfUnusedLocked(File& f, uint64_t holder_id, Actions* a);
   void CloseLocked(uint64_t file, uint64_t open_id, Actions* a);
   void TimerLoop();
