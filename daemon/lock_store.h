@@ -1,7 +1,23 @@
 // The lock manager's persistence on the metadata store: durable locks under
 // the 'K' keys and the boot epoch under 'E' (metadata/keys.h), so locks and
-// metadata share one LevelDB and one sync policy. Saves are always synced.
-// Thread-safe (the metadata store is).
+// metadata share one LevelDB and one sync policy.
+//
+// Lock records are written behind: Save() only queues the new record of
+// each (file, owner) (a later save of the same key replaces a queued one)
+// and returns; one writer thread, 1 ms after the first queued save, commits
+// everything queued as one batch, synced under `sync: batch`/`always` when
+// it adds or changes locks, then takes the next batch. A grant is therefore
+// on disk within 1 ms plus at most two store commits of the reply (one in
+// progress plus its own: a few ms on the development machine, more while
+// the disk is saturated), and always before the store is destroyed (clean
+// stop). What a crash loses is only locks granted in that window; their
+// holders still get SM_NOTIFY (the NSM host list is written through before
+// the first reply to a host) and reclaim them during grace. Epoch updates
+// are synced at once.
+//
+// Thread-safe. The store's mutex is a leaf: held only to queue or swap the
+// pending records, never across a metadata write. The metadata store must
+// outlive the lock store.
 #pragma once
 
 #include <memory>

@@ -30,7 +30,10 @@ Status NfsService::Start() {
                                                codec_.get());
   CFS_ASSIGN_OR_RETURN(nsm_state_, rpc::NsmState::Open(c.data_dir));
   rpc::NlmOptions lo;
-  lo.durable_grants = c.store != "memory" && c.sync != SyncPolicy::kNone;
+  // The lock store writes NLM locks behind (daemon/lock_store.h): no grant
+  // waits for an fsync, so every NLM call is answered on its connection's
+  // thread.
+  lo.durable_grants = false;
   lo.granted_attempts = 5;
   lo.granted_timeout = std::chrono::milliseconds(
       std::max<uint64_t>(c.nfs_grant_timeout_ms / 5, 20));

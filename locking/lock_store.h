@@ -3,10 +3,15 @@
 // locks on the file, so merges and splits are one overwrite. The daemon
 // provides a LevelDB-backed store; MemoryLockStore serves tests.
 //
-// Implementations must be thread-safe; Save is atomic, and a save that adds
-// or changes locks is durable when it returns OK (subject to the daemon's
-// sync policy: `none` promises nothing across a crash). A save that only
-// removes locks need not be synced: a lost unlock brings back a lock its
+// Implementations must be thread-safe. Saves are applied atomically and in
+// the order they were made. A store may write them behind (the daemon's
+// does, see daemon/lock_store.h): a grant then reaches the disk a bounded
+// short time after Save returns, and Flush() waits for everything saved so
+// far. That is enough for NLM: after a crash its clients reclaim their
+// locks in grace (the NSM host list, which tells them to, is written
+// through), so what is restored at start is the locks held before the last
+// few milliseconds; the bound is the store's to document. A save that only
+// removes locks need never be synced: a lost unlock brings back a lock its
 // owner never reclaims, dropped when grace ends.
 #pragma once
 
@@ -28,8 +33,11 @@ struct PersistedLocks {
 class LockStore {
  public:
   virtual ~LockStore() = default;
-  // Applies all changes atomically.
+  // Applies all changes atomically (possibly later: see above).
   virtual Status Save(const std::vector<PersistedLocks>& changes) = 0;
+  // Waits until every earlier Save is written (synced as the store's
+  // policy says); the last write error, if any.
+  virtual Status Flush() { return Status::Ok(); }
   virtual Status LoadAll(std::vector<PersistedLocks>* out) = 0;
   // Increments and persists the server's boot counter; returns the new one.
   virtual Result<uint64_t> NextEpoch() = 0;

@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "locking/lock_manager.h"
 #include "metadata/keys.h"
@@ -109,8 +111,43 @@ TEST_F(MetadataLockStoreTest, UnreclaimedLocksDroppedAtGraceTimeout) {
   EXPECT_EQ(locks[0].lock.owner.owner, "c");
 }
 
+// Saves are written behind: a grant reaches the store shortly after the
+// lock call returns, with nobody calling Flush (the bound asserted here is
+// loose: the machine may be loaded; the writer's own pause is 1 ms).
+TEST_F(MetadataLockStoreTest, GrantReachesTheStoreWithoutFlush) {
+  std::string p = keys::TagPrefix(keys::kLockRecord);
+  auto count = [&] {
+    int n = 0;
+    EXPECT_TRUE(md_->Scan(p, p,
+                          [&](std::string_view, std::string_view) {
+                            ++n;
+                            return true;
+                          })
+                    .ok());
+    return n;
+  };
+  ASSERT_EQ(manager_->Lock(Nlm("a", 0, 10)).status, LockStatus::kGranted);
+  auto start = std::chrono::steady_clock::now();
+  while (count() == 0 &&
+         std::chrono::steady_clock::now() - start < std::chrono::seconds(2)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(count(), 1);
+  // An unlock and a new grant of the same owner in quick succession end as
+  // one record (the last state), also without a Flush.
+  ASSERT_EQ(manager_->Unlock(Nlm("a", 0, 10)), LockStatus::kGranted);
+  ASSERT_EQ(manager_->Lock(Nlm("a", 30, 5)).status, LockStatus::kGranted);
+  ASSERT_TRUE(store_->Flush().ok());
+  std::vector<locking::PersistedLocks> all;
+  ASSERT_TRUE(store_->LoadAll(&all).ok());
+  ASSERT_EQ(all.size(), 1u);
+  ASSERT_EQ(all[0].locks.size(), 1u);
+  EXPECT_EQ(all[0].locks[0].range.first, 30u);
+}
+
 TEST_F(MetadataLockStoreTest, LockRecordsDoNotDisturbFsckKeys) {
   ASSERT_EQ(manager_->Lock(Nlm("a", 0, 10)).status, LockStatus::kGranted);
+  ASSERT_TRUE(store_->Flush().ok());  // records are written behind
   int lock_keys = 0;
   std::string p = keys::TagPrefix(keys::kLockRecord);
   ASSERT_TRUE(md_->Scan(p, p,
