@@ -3,26 +3,82 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include "util/coding.h"
 #include "util/file_util.h"
 
 namespace concordfs::rpc {
-namespace {
 
-void Mac(const std::string& key, std::string_view data, char out[8]) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), md,
-       &len);
-  std::memcpy(out, md, 8);
+// HMAC-SHA256(key, m) = H((K ^ opad) || H((K ^ ipad) || m)), K the key
+// padded to one block: the two key blocks are hashed here once, and each
+// MAC continues from copies of those states.
+struct HandleCodec::Keyed {
+  EVP_MD_CTX* inner = nullptr;
+  EVP_MD_CTX* outer = nullptr;
+  ~Keyed() {
+    EVP_MD_CTX_free(inner);
+    EVP_MD_CTX_free(outer);
+  }
+};
+
+HandleCodec::HandleCodec(std::string key) : keyed_(std::make_unique<Keyed>()) {
+  constexpr size_t kBlock = 64;  // SHA-256
+  unsigned char k0[kBlock] = {};
+  if (key.size() > kBlock) {
+    unsigned int n = 0;
+    EVP_Digest(key.data(), key.size(), k0, &n, EVP_sha256(), nullptr);
+  } else {
+    std::memcpy(k0, key.data(), key.size());
+  }
+  unsigned char ipad[kBlock], opad[kBlock];
+  for (size_t i = 0; i < kBlock; ++i) {
+    ipad[i] = k0[i] ^ 0x36;
+    opad[i] = k0[i] ^ 0x5c;
+  }
+  keyed_->inner = EVP_MD_CTX_new();
+  keyed_->outer = EVP_MD_CTX_new();
+  bool ok = keyed_->inner && keyed_->outer &&
+            EVP_DigestInit_ex(keyed_->inner, EVP_sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(keyed_->inner, ipad, kBlock) == 1 &&
+            EVP_DigestInit_ex(keyed_->outer, EVP_sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(keyed_->outer, opad, kBlock) == 1;
+  OPENSSL_cleanse(k0, sizeof(k0));
+  OPENSSL_cleanse(ipad, sizeof(ipad));
+  OPENSSL_cleanse(opad, sizeof(opad));
+  if (!ok) std::abort();  // no SHA-256: nothing can be served safely
 }
 
-}  // namespace
+HandleCodec::~HandleCodec() = default;
+
+void HandleCodec::Mac(std::string_view data, char out[8]) const {
+  // One scratch context per thread, reused: no allocation per MAC beyond
+  // what copying a digest state needs.
+  struct Scratch {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Scratch() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Scratch s;
+  unsigned char inner[EVP_MAX_MD_SIZE], md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  bool ok = s.ctx && EVP_MD_CTX_copy_ex(s.ctx, keyed_->inner) == 1 &&
+            EVP_DigestUpdate(s.ctx, data.data(), data.size()) == 1 &&
+            EVP_DigestFinal_ex(s.ctx, inner, &n) == 1 &&
+            EVP_MD_CTX_copy_ex(s.ctx, keyed_->outer) == 1 &&
+            EVP_DigestUpdate(s.ctx, inner, n) == 1 &&
+            EVP_DigestFinal_ex(s.ctx, md, &n) == 1;
+  if (!ok) {
+    // Never a valid MAC: the handle is refused (Decode) or unusable.
+    std::memset(out, 0, 8);
+    RAND_bytes(reinterpret_cast<unsigned char*>(out), 8);
+    return;
+  }
+  std::memcpy(out, md, 8);
+}
 
 std::string HandleCodec::Encode(const FileHandle& h) const {
   std::string s;
@@ -32,7 +88,7 @@ std::string HandleCodec::Encode(const FileHandle& h) const {
   PutU64(&s, h.ino);
   PutU32(&s, h.generation);
   char mac[8];
-  Mac(key_, s, mac);
+  Mac(s, mac);
   s.append(mac, 8);
   return s;
 }
@@ -43,7 +99,7 @@ std::optional<FileHandle> HandleCodec::Decode(std::string_view b) const {
     return std::nullopt;
   }
   char mac[8];
-  Mac(key_, b.substr(0, 20), mac);
+  Mac(b.substr(0, 20), mac);
   if (CRYPTO_memcmp(mac, b.data() + 20, 8) != 0) return std::nullopt;
   Decoder d(b.substr(4));
   FileHandle h;

@@ -7,10 +7,14 @@
 // so handles survive restarts. A handle of the wrong size, layout or MAC is
 // "bad" (NFS3ERR_BADHANDLE); a well-formed handle to an inode that no longer
 // exists is "stale" (decided by the caller, which looks the inode up).
+// The HMAC's inner and outer key blocks are hashed once at construction
+// (every call then hashes two short blocks), since handles are sealed and
+// checked on every NFS/NLM call.
 // Immutable after construction: thread-safe.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,12 +34,17 @@ class HandleCodec {
  public:
   static constexpr size_t kSize = 28;
   static constexpr size_t kKeySize = 32;
-  explicit HandleCodec(std::string key) : key_(std::move(key)) {}
+  explicit HandleCodec(std::string key);
+  ~HandleCodec();
+  HandleCodec(const HandleCodec&) = delete;
+  HandleCodec& operator=(const HandleCodec&) = delete;
   std::string Encode(const FileHandle& h) const;
   std::optional<FileHandle> Decode(std::string_view bytes) const;
 
  private:
-  std::string key_;
+  struct Keyed;  // SHA-256 states after the inner and outer key blocks
+  void Mac(std::string_view data, char out[8]) const;
+  std::unique_ptr<Keyed> keyed_;
 };
 
 // Reads the handle key from `path`, creating it (random, mode 0600) when

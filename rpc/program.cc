@@ -189,6 +189,7 @@ Dispatcher::Outcome Dispatcher::Dispatch(std::string_view record,
   const size_t headroom = reply->size();
   bool cached = prog->NonIdempotent(h.vers, h.proc);
   DrcKey key{};
+  DrcEntry* mine = nullptr;  // this call's cache entry
   if (cached) {
     key.xid = h.xid;
     key.prog = h.prog;
@@ -228,7 +229,10 @@ Dispatcher::Outcome Dispatcher::Dispatch(std::string_view record,
       drc_order_.pop_front();
     }
     uint64_t seq = ++drc_seq_;
-    drc_.emplace(key, DrcEntry{false, {}, now, seq});
+    // Elements of an unordered_map keep their address until erased, and an
+    // entry still running is erased by no one else (eviction skips it, a
+    // retransmission finds it and is dropped): no second lookup at the end.
+    mine = &drc_.emplace(key, DrcEntry{false, {}, now, seq}).first->second;
     drc_order_.emplace_back(key, seq);
   }
 
@@ -250,15 +254,12 @@ Dispatcher::Outcome Dispatcher::Dispatch(std::string_view record,
   }
   if (cached) {
     std::lock_guard<std::mutex> lk(mu_);
-    auto it = drc_.find(key);
-    if (it != drc_.end()) {
-      if (r.reply) {
-        it->second.done = true;
-        it->second.reply.assign(*reply, headroom);
-        it->second.at_ms = NowMs();
-      } else {
-        drc_.erase(it);
-      }
+    if (r.reply) {
+      mine->done = true;
+      mine->reply.assign(*reply, headroom);
+      mine->at_ms = NowMs();
+    } else {
+      drc_.erase(key);
     }
   }
   if (!r.reply) {

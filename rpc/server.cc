@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/container/static_vector.hpp>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -41,6 +42,15 @@ Peer FromEndpoint(const asio::ip::address& a, uint16_t port) {
 // One TCP connection, pinned to one single-threaded io_context (its
 // "strand"): reads, quick calls and reply writes run there; other calls run
 // on the workers and post their reply back.
+//
+// Reading: bytes arrive in a fixed input buffer, so one receive may carry
+// several records (and their marks); records wholly inside it are handled
+// from there, quick ones without a copy. A fragment larger than the buffer
+// is received straight into the record, growing as data arrives (a peer
+// that announces a large record and sends nothing pins little). Writing:
+// replies produced while the buffer is being parsed go out together, with
+// one non-blocking gather write on this thread; only what the socket does
+// not take at once is left to an asynchronous write.
 class TcpConn : public std::enable_shared_from_this<TcpConn> {
  public:
   using Executor = asio::io_context::executor_type;
@@ -49,38 +59,50 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   void Close();
 
  private:
-  void ReadHeader();
-  void OnHeader(const boost::system::error_code& ec);
-  void ReadChunk();
-  void OnBody(const boost::system::error_code& ec, bool last);
+  static constexpr size_t kInput = 64 * 1024;   // input buffer
+  static constexpr size_t kChunk = 256 * 1024;  // direct reads, at most
+  void StartRead();
+  void OnRead(const boost::system::error_code& ec, size_t n, bool direct);
+  // Handles every complete record in the buffer; arms the stall timer if
+  // a record is left incomplete.
+  void Parse();
+  // False if the connection was closed.
+  bool HandleRecord(std::string_view record, std::string* owned);
   void Dispatch(std::string record);
   void Enqueue(std::string reply, ReplyTail tail = {});
+  void Flush();
   void WriteMore();
+  void ArmStallTimer();
 
   RpcServer::Impl* server_;
   tcp::socket sock_;
   Executor strand_;  // the connection's single-threaded context
   Peer peer_;
   metrics::GaugeHold live_{metrics::Gauge::kNfsConnections};
-  uint8_t hdr_[4];
-  // The fragment being read: bytes still to come, and whether it ends the
-  // record. The buffer grows as data arrives (at most kChunk at a time), so
-  // a peer that announces a large record and sends nothing pins little.
+  // Strand-only state from here on.
+  std::unique_ptr<char[]> in_{new char[kInput]};
+  size_t in_begin_ = 0, in_end_ = 0;  // unparsed bytes of in_
+  // The fragment being received: whether its mark was read, its bytes
+  // still to come, and whether it ends the record.
+  bool in_fragment_ = false;
   size_t want_ = 0;
   bool last_ = false;
+  std::string record_;  // earlier fragments / received part of a big one
   // Closes a connection that stops sending in the middle of a record.
   asio::steady_timer stall_timer_;
   uint64_t records_ = 0;  // completed records (to tell stale timers)
-  std::string record_;
-  // Strand-only state.
+  uint64_t stall_armed_for_ = UINT64_MAX;  // records_ when last armed
   struct Out {
     std::string head;  // record mark + XDR reply
     ReplyTail tail;    // bulk data sent right after it
   };
   std::deque<Out> outq_;
-  std::vector<Out> writing_;
+  std::vector<Out> writing_;  // an asynchronous write in progress
+  size_t written_ = 0;        // bytes of outq_'s front already sent
   int inflight_ = 0;
-  bool paused_ = false;
+  bool reading_ = false;  // an asynchronous read is outstanding
+  bool parsing_ = false;  // replies wait for the end of Parse()
+  bool paused_ = false;   // too many calls in flight: parsing stopped
   bool closed_ = false;
 };
 
@@ -193,7 +215,16 @@ TcpConn::TcpConn(RpcServer::Impl* server, tcp::socket sock, Peer peer,
       stall_timer_(ex) {}
 
 void TcpConn::Start() {
-  asio::dispatch(strand_, [self = shared_from_this()] { self->ReadHeader(); });
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    boost::system::error_code ec;
+    // Writes are tried at once on this thread; they must never block it.
+    self->sock_.non_blocking(true, ec);
+    if (ec) {
+      self->Close();
+      return;
+    }
+    self->StartRead();
+  });
 }
 
 void TcpConn::Close() {
@@ -208,86 +239,128 @@ void TcpConn::Close() {
   });
 }
 
-void TcpConn::ReadHeader() {
-  if (closed_) return;
-  asio::async_read(
-      sock_, asio::buffer(hdr_, 4),
-      asio::bind_executor(strand_, [self = shared_from_this()](
-                                       const boost::system::error_code& ec,
-                                       size_t) { self->OnHeader(ec); }));
-}
-
-void TcpConn::OnHeader(const boost::system::error_code& ec) {
-  if (ec) {
-    Close();
+void TcpConn::StartRead() {
+  if (closed_ || paused_ || reading_) return;
+  reading_ = true;
+  const size_t buffered = in_end_ - in_begin_;
+  if (in_fragment_ && buffered == 0 && want_ > kInput / 2) {
+    // A big fragment: straight into the record, as it arrives.
+    size_t n = std::min(want_, kChunk);
+    size_t at = record_.size();
+    record_.resize(at + n);
+    sock_.async_read_some(
+        asio::buffer(record_.data() + at, n),
+        asio::bind_executor(
+            strand_, [self = shared_from_this(), at](
+                         const boost::system::error_code& e, size_t got) {
+              self->record_.resize(at + (e ? 0 : got));
+              self->OnRead(e, got, /*direct=*/true);
+            }));
     return;
   }
-  uint32_t mark = (uint32_t{hdr_[0]} << 24) | (uint32_t{hdr_[1]} << 16) |
-                  (uint32_t{hdr_[2]} << 8) | hdr_[3];
-  bool last = (mark & 0x80000000u) != 0;
-  size_t len = mark & 0x7fffffffu;
-  if (record_.size() + len > server_->opts.max_record_size) {
-    // Too big to be a call we serve: reading it would only waste memory.
-    server_->bad_input.fetch_add(1, std::memory_order_relaxed);
-    CFS_LOG_DEBUG("{}: {} announced a {}-byte record (max {}); closing",
-                  server_->opts.name, peer_.ToString(), record_.size() + len,
-                  server_->opts.max_record_size);
-    Close();
-    return;
+  if (in_begin_ > 0) {  // keep the unparsed tail at the front
+    std::memmove(in_.get(), in_.get() + in_begin_, buffered);
+    in_begin_ = 0;
+    in_end_ = buffered;
   }
-  want_ = len;
-  last_ = last;
-  if (record_.empty() && len > 0) {
-    // A record has started: it must arrive within the stall timeout.
-    stall_timer_.expires_after(server_->opts.stall_timeout);
-    stall_timer_.async_wait([self = shared_from_this(), seq = records_](
-                                const boost::system::error_code& e) {
-      if (e || self->records_ != seq || self->closed_) return;
-      CFS_LOG_DEBUG("{}: {} stalled in the middle of a record; closing",
-                    self->server_->opts.name, self->peer_.ToString());
-      self->server_->bad_input.fetch_add(1, std::memory_order_relaxed);
-      self->Close();
-    });
-  }
-  ReadChunk();
-}
-
-void TcpConn::ReadChunk() {
-  constexpr size_t kChunk = 256 * 1024;
-  if (want_ == 0) {
-    OnBody({}, last_);
-    return;
-  }
-  size_t n = std::min(want_, kChunk);
-  size_t at = record_.size();
-  record_.resize(at + n);
-  want_ -= n;
-  asio::async_read(
-      sock_, asio::buffer(record_.data() + at, n),
+  sock_.async_read_some(
+      asio::buffer(in_.get() + in_end_, kInput - in_end_),
       asio::bind_executor(strand_,
                           [self = shared_from_this()](
-                              const boost::system::error_code& e, size_t) {
-                            if (e) {
-                              self->Close();
-                              return;
-                            }
-                            self->ReadChunk();
+                              const boost::system::error_code& e, size_t got) {
+                            self->OnRead(e, got, /*direct=*/false);
                           }));
 }
 
-void TcpConn::OnBody(const boost::system::error_code& ec, bool last) {
-  if (ec) {
+void TcpConn::OnRead(const boost::system::error_code& ec, size_t n,
+                     bool direct) {
+  reading_ = false;
+  if (ec || closed_) {
     Close();
     return;
   }
-  if (!last) {
-    ReadHeader();
-    return;
+  if (direct) {
+    want_ -= n;
+  } else {
+    in_end_ += n;
   }
-  ++records_;
-  stall_timer_.cancel();
-  std::string record;
-  record.swap(record_);
+  Parse();
+}
+
+void TcpConn::Parse() {
+  parsing_ = true;
+  while (!closed_ && !paused_) {
+    size_t buffered = in_end_ - in_begin_;
+    if (!in_fragment_) {
+      if (buffered < 4) break;
+      const auto* h = reinterpret_cast<const uint8_t*>(in_.get() + in_begin_);
+      uint32_t mark = (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) |
+                      (uint32_t{h[2]} << 8) | h[3];
+      size_t len = mark & 0x7fffffffu;
+      if (record_.size() + len > server_->opts.max_record_size) {
+        // Too big to be a call we serve: reading it would only waste memory.
+        server_->bad_input.fetch_add(1, std::memory_order_relaxed);
+        CFS_LOG_DEBUG("{}: {} announced a {}-byte record (max {}); closing",
+                      server_->opts.name, peer_.ToString(),
+                      record_.size() + len, server_->opts.max_record_size);
+        Close();
+        break;
+      }
+      in_begin_ += 4;
+      buffered -= 4;
+      in_fragment_ = true;
+      want_ = len;
+      last_ = (mark & 0x80000000u) != 0;
+    }
+    if (record_.empty() && last_ && buffered >= want_) {
+      // A whole record in the buffer: handled from there.
+      std::string_view rec(in_.get() + in_begin_, want_);
+      in_begin_ += want_;
+      in_fragment_ = false;
+      want_ = 0;
+      ++records_;
+      if (!HandleRecord(rec, nullptr)) break;
+      continue;
+    }
+    size_t take = std::min(buffered, want_);
+    record_.append(in_.get() + in_begin_, take);
+    in_begin_ += take;
+    want_ -= take;
+    if (want_ > 0) break;  // the rest of this fragment is still to come
+    in_fragment_ = false;
+    if (!last_) continue;
+    ++records_;
+    std::string rec;
+    rec.swap(record_);
+    if (!HandleRecord(rec, &rec)) break;
+  }
+  parsing_ = false;
+  if (closed_) return;
+  Flush();
+  // A record left incomplete must arrive within the stall timeout (not
+  // while paused: the buffered rest is then ours to parse, not late).
+  if (!paused_ && (in_fragment_ || !record_.empty() || in_end_ > in_begin_)) {
+    ArmStallTimer();
+  }
+  StartRead();
+}
+
+void TcpConn::ArmStallTimer() {
+  // Armed once per record: it must arrive within the stall timeout.
+  if (stall_armed_for_ == records_) return;
+  stall_armed_for_ = records_;
+  stall_timer_.expires_after(server_->opts.stall_timeout);
+  stall_timer_.async_wait([self = shared_from_this(),
+                           seq = records_](const boost::system::error_code& e) {
+    if (e || self->records_ != seq || self->closed_) return;
+    CFS_LOG_DEBUG("{}: {} stalled in the middle of a record; closing",
+                  self->server_->opts.name, self->peer_.ToString());
+    self->server_->bad_input.fetch_add(1, std::memory_order_relaxed);
+    self->Close();
+  });
+}
+
+bool TcpConn::HandleRecord(std::string_view record, std::string* owned) {
   if (server_->dispatcher->IsQuick(record)) {
     // Answer on this thread: no hand-off for cheap calls.
     std::string reply(4, '\0');  // room for the record mark
@@ -296,18 +369,16 @@ void TcpConn::OnBody(const boost::system::error_code& ec, bool last) {
     if (out == Dispatcher::Outcome::kClose) {
       server_->bad_input.fetch_add(1, std::memory_order_relaxed);
       Close();
-      return;
+      return false;
     }
     if (out == Dispatcher::Outcome::kReply) Enqueue(std::move(reply));
-    ReadHeader();
-    return;
+    return true;
   }
-  Dispatch(std::move(record));
+  Dispatch(owned != nullptr ? std::move(*owned) : std::string(record));
   if (inflight_ >= server_->opts.max_inflight_per_connection) {
     paused_ = true;  // resumed when a reply goes out
-    return;
   }
-  ReadHeader();
+  return true;
 }
 
 void TcpConn::Dispatch(std::string record) {
@@ -330,7 +401,7 @@ void TcpConn::Dispatch(std::string record) {
       }
       if (self->paused_ && !self->closed_) {
         self->paused_ = false;
-        self->ReadHeader();
+        self->Parse();  // what is buffered, then reading again
       }
     });
   });
@@ -342,7 +413,44 @@ void TcpConn::Enqueue(std::string reply, ReplyTail tail) {
       static_cast<uint32_t>(reply.size() - 4 + tail.size) | 0x80000000u;
   for (int i = 0; i < 4; ++i) reply[i] = static_cast<char>(len >> (24 - 8 * i));
   outq_.push_back(Out{std::move(reply), std::move(tail)});
-  if (writing_.empty()) WriteMore();
+  if (!parsing_) Flush();
+}
+
+void TcpConn::Flush() {
+  if (closed_ || outq_.empty() || !writing_.empty()) return;
+  // Try the socket at once (non-blocking): usually it takes everything and
+  // no completion handler runs at all.
+  boost::container::static_vector<asio::const_buffer, 64> bufs;
+  size_t skip = written_;
+  for (auto it = outq_.begin(); it != outq_.end() && bufs.size() + 2 <= 64;
+       ++it) {
+    for (asio::const_buffer b :
+         {asio::const_buffer(it->head.data(), it->head.size()),
+          asio::const_buffer(it->tail.data.get(), it->tail.size)}) {
+      if (b.size() <= skip) {
+        skip -= b.size();
+        continue;
+      }
+      b += skip;
+      skip = 0;
+      bufs.push_back(b);
+    }
+  }
+  boost::system::error_code ec;
+  size_t n = sock_.write_some(bufs, ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    Close();
+    return;
+  }
+  // Drop what went out entirely; remember how far into the next it got.
+  written_ += n;
+  while (!outq_.empty()) {
+    size_t sz = outq_.front().head.size() + outq_.front().tail.size;
+    if (written_ < sz) break;
+    written_ -= sz;
+    outq_.pop_front();
+  }
+  if (!outq_.empty()) WriteMore();
 }
 
 void TcpConn::WriteMore() {
@@ -353,9 +461,20 @@ void TcpConn::WriteMore() {
     outq_.pop_front();
   }
   bufs.reserve(2 * writing_.size());
+  size_t skip = written_;
+  written_ = 0;
   for (auto& o : writing_) {
-    bufs.emplace_back(asio::buffer(o.head));
-    if (o.tail.size > 0) bufs.emplace_back(o.tail.data.get(), o.tail.size);
+    for (asio::const_buffer b :
+         {asio::const_buffer(o.head.data(), o.head.size()),
+          asio::const_buffer(o.tail.data.get(), o.tail.size)}) {
+      if (b.size() <= skip) {
+        skip -= b.size();
+        continue;
+      }
+      b += skip;
+      skip = 0;
+      bufs.push_back(b);
+    }
   }
   asio::async_write(
       sock_, bufs,

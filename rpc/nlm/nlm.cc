@@ -309,15 +309,18 @@ class NlmCall {
       if (x == nullptr) return kStaleFh;
       if (!x->AllowsClient(ctx_.peer)) return kFailed;
     }
-    Result<Attr> attr = p_->vfs_->GetAttr(h->ino);
-    if (!attr.ok() || attr->inode.generation != h->generation) {
+    // The inode record alone (not GetAttr, which also asks the content
+    // store for the file's allocated size): generation and owner are all
+    // a lock needs.
+    Result<Inode> inode = p_->vfs_->metadata()->GetInode(h->ino);
+    if (!inode.ok() || inode->generation != h->generation) {
       return kStaleFh;
     }
     file_ = h->ino;
     if (need_access && x != nullptr) {
       // As the Linux server does: read access, or owning the file.
       OpContext op{x->MapCredential(ctx_.header), Origin::kNfs};
-      if (attr->inode.uid != op.cred.uid &&
+      if (inode->uid != op.cred.uid &&
           !p_->vfs_->Access(op, h->ino, kMayRead).ok()) {
         return kDenied;
       }

@@ -2,6 +2,8 @@
 #include "rpc/file_handle.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +31,24 @@ TEST(HandleCodec, RoundTrips) {
     EXPECT_EQ(h.ino, d->ino);
     EXPECT_EQ(h.generation, d->generation);
     EXPECT_EQ(b, c.Encode(h)) << "encoding is not deterministic";
+  }
+}
+
+// The MAC is HMAC-SHA256 truncated to 8 bytes, as handles issued before
+// the precomputed key blocks were: handles survive upgrades.
+TEST(HandleCodec, MacIsTruncatedHmacSha256) {
+  for (const std::string& key :
+       {kKey, std::string(32, '\0'),
+        std::string("0123456789abcdef0123456789abcdef")}) {
+    HandleCodec c(key);
+    for (FileHandle h : {FileHandle{1, 1, 0}, FileHandle{7, 99999, 3}}) {
+      std::string b = c.Encode(h);
+      unsigned char md[EVP_MAX_MD_SIZE];
+      unsigned int len = 0;
+      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(b.data()), 20, md, &len);
+      EXPECT_EQ(std::string(reinterpret_cast<char*>(md), 8), b.substr(20));
+    }
   }
 }
 
