@@ -13,6 +13,8 @@ namespace concordfs::smb {
 
 namespace {
 
+thread_local SmbConnection* t_handling = nullptr;
+
 std::string DialectName(uint16_t d) {
   switch (d) {
     case kDialect202:
@@ -30,6 +32,8 @@ std::string DialectName(uint16_t d) {
 }
 
 }  // namespace
+
+SmbConnection* SmbConnection::Handling() { return t_handling; }
 
 void SmbConnection::AppendSessions(std::vector<SmbSessionInfo>* out) {
   NanoTime now = Clock::Default()->Now();
@@ -72,6 +76,11 @@ SmbConnection::~SmbConnection() = default;
 
 void SmbConnection::OnMessage(std::string_view message) {
   if (closing_) return;
+  struct Handling {
+    SmbConnection* prev;
+    explicit Handling(SmbConnection* c) : prev(t_handling) { t_handling = c; }
+    ~Handling() { t_handling = prev; }
+  } handling(this);
   if (IsTransformMessage(message)) {
     uint64_t sid = TransformSessionId(message);
     Session* s = FindSession(sid);

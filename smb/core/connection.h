@@ -80,8 +80,9 @@ struct Call {
   // be sent without a copy.
   std::shared_ptr<char[]> bulk;
   size_t bulk_len = 0;
-  // CREATE run again after waiting for oplock/lease breaks: the async id
-  // its client already has, and which waits are behind it.
+  // CREATE or SET_INFO (rename) run again after waiting for oplock/lease
+  // breaks: the async id its client already has, and which waits are
+  // behind it.
   uint64_t retry_async_id = 0;
   uint32_t create_stage = 0;
   // More elements of the compound follow (they may use this CREATE's file).
@@ -90,6 +91,11 @@ struct Call {
   // Body reader helpers: offsets in SMB2 are from the header start.
   std::string_view body_in() const { return msg.substr(kSmb2HeaderSize); }
 };
+
+// A CREATE or SET_INFO run again after oplock/lease breaks: which waits
+// are behind it (Call::create_stage bits; CREATE's own are in
+// handlers_create.cc).
+inline constexpr uint32_t kStageRenameBreaks = 4;
 
 // What a CREATE asked of durability (MS-SMB2 2.2.13.2.3-2.2.13.2.12).
 struct DurableAsk {
@@ -117,6 +123,8 @@ class SmbConnection {
   void OnDisconnect();
 
   const std::string& peer() const { return peer_; }
+  // The connection whose OnMessage runs on this thread (nullptr if none).
+  static SmbConnection* Handling();
   // This connection's sessions for the admin view (run on its serial
   // queue, like OnMessage).
   void AppendSessions(std::vector<SmbSessionInfo>* out);

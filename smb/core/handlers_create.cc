@@ -22,6 +22,8 @@ namespace {
 // CREATE stages after waiting for breaks (Call::create_stage bits).
 constexpr uint32_t kStageOpenBreaks = 1;
 constexpr uint32_t kStageHandleBreaks = 2;
+static_assert(kStageRenameBreaks != kStageOpenBreaks &&
+              kStageRenameBreaks != kStageHandleBreaks);
 
 // Dispositions (FILE_OPEN_IF = 3 is the remaining one).
 constexpr uint32_t kSupersede = 0, kOpen = 1, kCreateNew = 2, kOverwrite = 4,
@@ -276,7 +278,7 @@ void SmbConnection::WaitForBreaks(Call* c, uint64_t async_id) {
   Pending p;
   p.message_id = c->req.message_id;
   p.session_id = c->session->id;
-  p.command = kCreate;
+  p.command = c->req.command;
   p.cancel = [this, async_id] {
     CompleteAsync(async_id, kStatusCancelled, {});
   };
@@ -305,7 +307,11 @@ void SmbConnection::RetryCreate(uint64_t async_id,
   c.tree = t->second.get();
   c.retry_async_id = async_id;
   c.create_stage = stage;
-  Create(&c);
+  if (c.req.command == kSetInfo) {
+    SetInfo(&c);
+  } else {
+    Create(&c);
+  }
   if (c.go_async) return;  // waits again
   CompleteAsync(async_id, c.status,
                 c.status == kStatusSuccess ? std::move(c.body) : std::string());

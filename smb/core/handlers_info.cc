@@ -344,6 +344,21 @@ void SmbConnection::SetInfo(Call* c) {
         c->status = kStatusAccessDenied;
         return;
       }
+      // Other leases that cache a handle to the file give it up first (a
+      // cached handle would keep the old name): the rename waits for their
+      // acknowledgement (MS-SMB2 3.3.4.7), unless more of its compound
+      // follows. The open's own lease keeps its caching.
+      if (st_->oplocks && !(c->create_stage & kStageRenameBreaks)) {
+        uint64_t async_id = 0;
+        if (c->chain_continues) {
+          (void)st_->oplocks->BreakForRename(o->ino, o->lease_id, [] {});
+        } else if (!st_->oplocks->BreakForRename(
+                       o->ino, o->lease_id,
+                       RetryAfterBreaks(c, c->create_stage | kStageRenameBreaks,
+                                        &async_id))) {
+          return WaitForBreaks(c, async_id);
+        }
+      }
       // Renaming changes the parent directory: an open of the parent that
       // may delete, or that does not let others delete, forbids it.
       if (st_->shares) {

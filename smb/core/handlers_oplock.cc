@@ -9,8 +9,13 @@ namespace concordfs::smb {
 
 BreakSender SmbConnection::MakeBreakSender() {
   auto post = transport_->Poster();
-  return
-      [this, post](const BreakNotice& n) { post([this, n] { SendBreak(n); }); };
+  return [this, post](const BreakNotice& n) {
+    // A break this connection's own request causes goes out at once, ahead
+    // of the answers to requests queued behind it (the client expects it
+    // before them); others are posted to this connection's queue.
+    if (SmbConnection::Handling() == this) return SendBreak(n);
+    post([this, n] { SendBreak(n); });
+  };
 }
 
 void SmbConnection::SendBreak(const BreakNotice& n) {

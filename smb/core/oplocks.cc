@@ -250,6 +250,16 @@ bool OplockTable::BreakForOpen(uint64_t file, const OpenIntent& intent,
                            : kW);
 }
 
+bool OplockTable::BreakForRename(uint64_t file, const std::string& lease_id,
+                                 std::function<void()> done) {
+  return BreakAll(
+      file, lease_id,
+      [](uint32_t state, bool lease) -> uint32_t {
+        return lease ? state & ~kH : state;
+      },
+      std::move(done), kH);
+}
+
 bool OplockTable::OthersHoldHandles(uint64_t file,
                                     const std::string& lease_id) {
   std::lock_guard lk(mu_);

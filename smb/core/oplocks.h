@@ -133,6 +133,11 @@ class OplockTable : public locking::CacheBreaker {
   // to wait for; false: `done` runs once they are acknowledged or timed out.
   bool BreakForOpen(uint64_t file, const OpenIntent& intent,
                     std::function<void()> done);
+  // A rename of `file` through an open of the lease `lease_id` (empty:
+  // none): other leases' handle caching goes first. True: nothing to wait
+  // for; false: `done` runs when acknowledged or timed out.
+  bool BreakForRename(uint64_t file, const std::string& lease_id,
+                      std::function<void()> done);
   // Does anything other than the lease `lease_id` hold handle caching on
   // `file` (worth breaking before answering a sharing violation)?
   bool OthersHoldHandles(uint64_t file, const std::string& lease_id);
