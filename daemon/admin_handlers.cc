@@ -478,7 +478,8 @@ Json AdminHandler::Summary() {
     nfs["portmap_port"] = s_.nfs->portmap_port();
     nfs["portmapper"] = s_.nfs->portmapper_mode();
     Json exports = Json::array();
-    for (const rpc::ExportOptions& x : c.nfs_exports) {
+    // The exports and shares in force (a SIGHUP may have changed them).
+    for (const rpc::ExportOptions& x : s_.nfs->Exports()) {
       exports.push_back({{"path", x.path},
                          {"clients", x.clients},
                          {"read_only", x.read_only},
@@ -492,7 +493,7 @@ Json AdminHandler::Summary() {
     smb["address"] = c.smb.address;
     smb["port"] = s_.smb->port();
     Json shares = Json::array();
-    for (const smb::SmbShare& sh : c.smb.shares) {
+    for (const smb::SmbShare& sh : s_.smb->Shares()) {
       shares.push_back(
           {{"name", sh.name}, {"path", sh.path}, {"read_only", sh.read_only}});
     }

@@ -28,6 +28,11 @@ void SmbService::Stop() {
 
 uint16_t SmbService::port() const { return server_ ? server_->port() : 0; }
 
+std::vector<smb::SmbShare> SmbService::Shares() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return opts_.shares;
+}
+
 std::vector<smb::SmbSessionInfo> SmbService::Sessions() const {
   return server_ ? server_->Sessions() : std::vector<smb::SmbSessionInfo>{};
 }

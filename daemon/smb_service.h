@@ -29,6 +29,8 @@ class SmbService {
   uint16_t port() const;
   // One line per listener and share, for the start-up log.
   std::vector<std::string> Describe() const;
+  // The shares in force (as configured, or as the last reload left them).
+  std::vector<smb::SmbShare> Shares() const;
   // See smb::SmbServer::Sessions().
   std::vector<smb::SmbSessionInfo> Sessions() const;
   // SIGHUP: applies the new shares and users (see smb::SmbServer::Reload);

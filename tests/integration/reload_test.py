@@ -286,6 +286,14 @@ def ctl_locks(ctl, sock):
     return json.loads(p.stdout)["locks"]
 
 
+def ctl_status(ctl, sock):
+    p = subprocess.run([ctl, "--socket", sock, "status", "--json"],
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        raise RuntimeError("concordctl status: exit %d: %s" % (p.returncode, p.stderr))
+    return json.loads(p.stdout)
+
+
 def lock_keys(locks):
     return sorted((e["state"], e["protocol"], e["path"], e["first"], e["last"], e["mode"])
                   for e in locks)
@@ -382,6 +390,15 @@ def run(daemon, ctl, tool, tmp):
         check("2 NFS export(s), 2 SMB share(s) and 2 SMB user(s) in force" in log,
               "the log sums up what is in force", log)
         check(daemon.proc.poll() is None, "the daemon is still running")
+
+        # The admin view shows what is in force now.
+        st_json = ctl_status(ctl, daemon.sock)
+        check(sorted(x["path"] for x in st_json["nfs"]["exports"]) == ["/a", "/c"],
+              "after: concordctl status lists the exports in force (/a, /c)",
+              st_json["nfs"]["exports"])
+        check(sorted(x["name"] for x in st_json["smb"]["shares"]) == ["docs", "share"],
+              "after: concordctl status lists the shares in force (docs, share)",
+              st_json["smb"]["shares"])
 
         # NFS after the reload.
         rc, out = nfs_tool("nfs-ls", nfs_url(port, "/c"))
