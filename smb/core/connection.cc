@@ -86,7 +86,7 @@ void SmbConnection::OnMessage(std::string_view message) {
     Session* s = FindSession(sid);
     if (!s || s->state != Session::State::kValid || cipher_ == Cipher::kNone ||
         s->keys.decrypt.empty()) {
-      CFS_LOG_DEBUG("smb: {}: encrypted message for unknown session; closing",
+      CFS_LOG_DEBUG("{}: encrypted message for unknown session; closing",
                     peer_);
       closing_ = true;
       transport_->Close();
@@ -94,7 +94,7 @@ void SmbConnection::OnMessage(std::string_view message) {
     }
     auto plain = DecryptMessage(cipher_, s->keys.decrypt, message);
     if (!plain.ok() || plain->session_id != sid) {
-      CFS_LOG_DEBUG("smb: {}: message fails decryption; closing", peer_);
+      CFS_LOG_DEBUG("{}: message fails decryption; closing", peer_);
       closing_ = true;
       transport_->Close();
       return;
@@ -107,7 +107,7 @@ void SmbConnection::OnMessage(std::string_view message) {
     return;
   }
   if (!IsSmb2(message)) {
-    CFS_LOG_DEBUG("smb: {}: not an SMB2 message; closing", peer_);
+    CFS_LOG_DEBUG("{}: not an SMB2 message; closing", peer_);
     closing_ = true;
     transport_->Close();
     return;
@@ -236,7 +236,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
     std::string_view rest = plain.substr(pos);
     if (!ParseHeader(rest, &h)) {
       if (first) {
-        CFS_LOG_DEBUG("smb: {}: malformed SMB2 header; closing", peer_);
+        CFS_LOG_DEBUG("{}: malformed SMB2 header; closing", peer_);
         closing_ = true;
         transport_->Close();
         return;
@@ -268,7 +268,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
     Charge charge = ChargeCredits(h, ChargedPayload(h, c.msg));
     if (charge == Charge::kOutsideWindow) {
       CFS_LOG_DEBUG(
-          "smb: {}: message id {} (charge {}, command {}) outside the credit "
+          "{}: message id {} (charge {}, command {}) outside the credit "
           "window [{}, {}); closing",
           peer_, h.message_id, h.credit_charge, h.command, seq_low_, seq_high_);
       closing_ = true;
@@ -323,7 +323,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
     }
     if (closing_) return;  // the command ended the connection: no replies
     if (c.status != 0 && spdlog::should_log(spdlog::level::debug)) {
-      CFS_LOG_DEBUG("smb: {}: command {} mid {} -> {:#010x}", peer_, h.command,
+      CFS_LOG_DEBUG("{}: command {} mid {} -> {:#010x}", peer_, h.command,
                     h.message_id, c.status);
     }
     if (c.no_response) {
@@ -476,8 +476,7 @@ void SmbConnection::SendChain(std::string chain, Session* s, bool encrypt) {
   if (encrypt && s && !s->keys.encrypt.empty() && cipher_ != Cipher::kNone) {
     auto enc = EncryptMessage(cipher_, s->keys.encrypt, s->id, chain);
     if (!enc.ok()) {
-      CFS_LOG_WARN("smb: {}: encryption failed: {}", peer_,
-                   enc.status().ToString());
+      CFS_LOG_WARN("{}: encryption failed: {}", peer_, enc.status().ToString());
       closing_ = true;
       transport_->Close();
       return;

@@ -223,7 +223,7 @@ void ReleaseOpen(SmbServerState* st, Open* o) {
         Status r = o->is_dir ? st->vfs->Rmdir(ctx, o->parent, o->name)
                              : st->vfs->Unlink(ctx, o->parent, o->name);
         if (!r.ok()) {
-          CFS_LOG_DEBUG("smb: delete on close of {} failed: {}", o->path,
+          CFS_LOG_DEBUG("delete on close of {} failed: {}", o->path,
                         r.ToString());
         }
       }
@@ -1056,7 +1056,7 @@ void SmbConnection::Reconnect(Call* c, const DurableAsk& d,
       AppendContext(&ctx_buf, &last, "RqLs", b);
     }
   }
-  CFS_LOG_DEBUG("smb: {}: durable open {} of {} reconnected", peer_,
+  CFS_LOG_DEBUG("{}: durable open {} of {} reconnected", peer_,
                 o->fid.persistent, o->path);
   CreateResponse(c, *o, *attr, level, kActionOpened, ctx_buf);
   c->created = o->fid;

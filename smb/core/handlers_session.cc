@@ -371,7 +371,7 @@ void SmbConnection::SessionSetup(Call* c) {
         s->encrypt = true;
         session_flags |= kSessionEncrypt;
       } else if (st_->opts.encryption == SmbEncryption::kRequired) {
-        CFS_LOG_INFO("smb: {}: refusing a session without encryption", peer_);
+        CFS_LOG_INFO("{}: refusing a session without encryption", peer_);
         sessions_.erase(s->id);
         c->status = kStatusAccessDenied;
         return;
@@ -390,7 +390,7 @@ void SmbConnection::SessionSetup(Call* c) {
           });
       if (previous && previous != s->id) ExpirePrevious(previous, who);
     }
-    CFS_LOG_DEBUG("smb: {}: session {:#x} for {}", peer_, s->id,
+    CFS_LOG_DEBUG("{}: session {:#x} for {}", peer_, s->id,
                   s->user ? s->user->name : std::string("anonymous"));
   } else if (step.status != kStatusMoreProcessingRequired) {
     uint64_t id = s->id;
@@ -472,7 +472,7 @@ void SmbConnection::ExpireSession(uint64_t id) {
   }
   st_->sessions.Remove(id);
   sessions_.erase(id);
-  CFS_LOG_DEBUG("smb: {}: session {:#x} ended by a reconnect", peer_, id);
+  CFS_LOG_DEBUG("{}: session {:#x} ended by a reconnect", peer_, id);
 }
 
 void SmbConnection::Logoff(Call* c) {
@@ -557,7 +557,7 @@ void SmbConnection::TreeConnect(Call* c) {
       if (comp.empty() || comp == ".") continue;
       auto a = st_->vfs->Lookup(root, ino, comp);
       if (!a.ok() || !a->inode.is_dir()) {
-        CFS_LOG_WARN("smb: share {}: path {} is not a directory", share->name,
+        CFS_LOG_WARN("share {}: path {} is not a directory", share->name,
                      share->path);
         c->status = kStatusBadNetworkName;
         return;

@@ -116,7 +116,7 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
                  (static_cast<uint8_t>(hdr_[2]) << 8) |
                  static_cast<uint8_t>(hdr_[3]);
     if (hdr_[0] != 0 || len > max_frame_ || len < 4) {
-      CFS_LOG_DEBUG("smb: {}: bad frame (type {}, {} bytes); closing",
+      CFS_LOG_DEBUG("{}: bad frame (type {}, {} bytes); closing",
                     proto_->peer(), static_cast<int>(hdr_[0]), len);
       return Gone();
     }
@@ -323,7 +323,7 @@ struct SmbServer::Impl {
         [this](boost::system::error_code ec, tcp::socket sock) {
           if (ec) {
             if (ec == asio::error::operation_aborted || stopping) return;
-            CFS_LOG_WARN("smb: accept failed: {}", ec.message());
+            CFS_LOG_WARN("accept failed: {}", ec.message());
             return Accept();
           }
           size_t max_frame = state.opts.max_io + (1 << 20);
@@ -369,7 +369,7 @@ SmbServer::SmbServer(net::IoPool* pool, Vfs* vfs,
   if (impl_->state.opts.durable_handles) {
     SmbServerState* st = &impl_->state;
     st->durable = std::make_unique<DurableTable>([st](std::unique_ptr<Open> o) {
-      CFS_LOG_DEBUG("smb: durable open {} of {} closed (not reconnected)",
+      CFS_LOG_DEBUG("durable open {} of {} closed (not reconnected)",
                     o->fid.persistent, o->path);
       ReleaseOpen(st, o.get());
     });
