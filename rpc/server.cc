@@ -1,5 +1,7 @@
 #include "rpc/server.h"
 
+#include <sched.h>
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/container/static_vector.hpp>
@@ -66,6 +68,10 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   // Handles every complete record in the buffer; arms the stall timer if
   // a record is left incomplete.
   void Parse();
+  // Parse(), then (see ServerOptions::busy_poll) briefly polls the socket
+  // for the client's next call, then reads asynchronously.
+  void Pump();
+  bool SpinForMore();
   // False if the connection was closed.
   bool HandleRecord(std::string_view record, std::string* owned);
   void Dispatch(std::string record);
@@ -104,6 +110,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   bool parsing_ = false;  // replies wait for the end of Parse()
   bool paused_ = false;   // too many calls in flight: parsing stopped
   bool closed_ = false;
+  int spin_skip_ = 0;  // passes without polling after a poll found nothing
 };
 
 struct RpcServer::Impl {
@@ -272,9 +279,21 @@ void TcpConn::StartRead() {
                           }));
 }
 
+namespace {
+// Per I/O thread: the connection whose data it handled last, and when it
+// last switched to another one (busy polling is for a thread serving one
+// client at a time; it would delay the others).
+thread_local const void* t_last_conn = nullptr;
+thread_local std::chrono::steady_clock::time_point t_switched_at{};
+}  // namespace
+
 void TcpConn::OnRead(const boost::system::error_code& ec, size_t n,
                      bool direct) {
   reading_ = false;
+  if (t_last_conn != this) {
+    t_last_conn = this;
+    t_switched_at = std::chrono::steady_clock::now();
+  }
   if (ec || closed_) {
     Close();
     return;
@@ -284,7 +303,7 @@ void TcpConn::OnRead(const boost::system::error_code& ec, size_t n,
   } else {
     in_end_ += n;
   }
-  Parse();
+  Pump();
 }
 
 void TcpConn::Parse() {
@@ -342,7 +361,51 @@ void TcpConn::Parse() {
   if (!paused_ && (in_fragment_ || !record_.empty() || in_end_ > in_begin_)) {
     ArmStallTimer();
   }
+}
+
+void TcpConn::Pump() {
+  for (;;) {
+    Parse();
+    if (closed_ || paused_ || !SpinForMore()) break;
+  }
   StartRead();
+}
+
+bool TcpConn::SpinForMore() {
+  const auto budget = server_->opts.busy_poll;
+  if (budget.count() <= 0) return false;
+  // Only when this connection is idle: every call answered and written,
+  // nothing partial buffered.
+  if (inflight_ != 0 || !outq_.empty() || !writing_.empty() || in_fragment_ ||
+      !record_.empty() || in_end_ != in_begin_) {
+    return false;
+  }
+  if (spin_skip_ > 0) {
+    --spin_skip_;
+    return false;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (t_last_conn != this ||
+      now - t_switched_at < std::chrono::milliseconds(10)) {
+    return false;  // other connections of this thread are active
+  }
+  in_begin_ = in_end_ = 0;
+  const auto deadline = now + budget;
+  boost::system::error_code ec;
+  do {
+    size_t n = sock_.read_some(asio::buffer(in_.get(), kInput), ec);
+    if (!ec) {
+      in_end_ = n;
+      return true;
+    }
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      return false;  // the asynchronous read sees it again
+    }
+    // Let a client on this CPU run (it is what we wait for).
+    sched_yield();
+  } while (std::chrono::steady_clock::now() < deadline);
+  spin_skip_ = 64;  // a client that pauses: do not spin for a while
+  return false;
 }
 
 void TcpConn::ArmStallTimer() {
@@ -401,7 +464,7 @@ void TcpConn::Dispatch(std::string record) {
       }
       if (self->paused_ && !self->closed_) {
         self->paused_ = false;
-        self->Parse();  // what is buffered, then reading again
+        self->Pump();  // what is buffered, then reading again
       }
     });
   });
