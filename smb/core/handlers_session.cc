@@ -334,8 +334,9 @@ void SmbConnection::SessionSetup(Call* c) {
       c->status = kStatusUserSessionDeleted;
       return;
     }
-    if (s->state == Session::State::kValid || !s->auth) {
-      // Re-authentication of a valid session: start a fresh exchange.
+    if (!s->auth) {
+      // Re-authentication of a valid session: a fresh exchange, continued
+      // by the legs that follow.
       s->auth = NewAuthenticator(st_);
     }
   }
@@ -359,8 +360,10 @@ void SmbConnection::SessionSetup(Call* c) {
       s->ctx.cred.groups.clear();
       session_flags |= kSessionNull;
     }
-    s->session_key = step.session_key;
-    if (!s->anonymous && !s->session_key.empty()) {
+    // A re-authentication keeps the session's keys (MS-SMB2 3.3.5.5.3).
+    bool reauth = s->state == Session::State::kValid;
+    if (!reauth) s->session_key = step.session_key;
+    if (!reauth && !s->anonymous && !s->session_key.empty()) {
       Cipher cipher = cipher_;
       s->keys = DeriveSessionKeys(dialect_, s->session_key, cipher,
                                   s->preauth.value());
@@ -377,7 +380,8 @@ void SmbConnection::SessionSetup(Call* c) {
         return;
       }
     }
-    bool first = s->state != Session::State::kValid;
+    if (reauth && s->encrypt) session_flags |= kSessionEncrypt;
+    bool first = !reauth;
     s->state = Session::State::kValid;
     if (!s->established) s->established = Clock::Default()->Now();
     std::string who = s->user ? s->user->name : "";
@@ -395,7 +399,14 @@ void SmbConnection::SessionSetup(Call* c) {
   } else if (step.status != kStatusMoreProcessingRequired) {
     uint64_t id = s->id;
     bool was_valid = s->state == Session::State::kValid;
-    if (!was_valid) sessions_.erase(id);
+    if (!was_valid) {
+      sessions_.erase(id);
+    } else {
+      // A failed re-authentication ends the session (its watches end with
+      // NOTIFY_CLEANUP, its opens close), once this answer is built.
+      s->auth.reset();
+      transport_->Post([this, id] { ExpireSession(id); });
+    }
     c->status = step.status;
     if (step.out_token.empty()) return;
     // A SPNEGO reject token goes back with the failure.
