@@ -779,6 +779,9 @@ void SmbConnection::OnDisconnect() {
   }
   for (auto& [id, sess] : sessions_) st_->sessions.Remove(id);
   sessions_.clear();
+  if (in_client_directory_) {
+    st_->clients.Remove(std::string(client_guid_, 16), serial_);
+  }
 }
 
 }  // namespace concordfs::smb

@@ -268,6 +268,8 @@ class SmbConnection {
   uint64_t seq_high_ = 1;
   std::set<uint64_t> used_above_low_;
 
+  uint64_t serial_ = 0;  // order of connections (ClientDirectory)
+  bool in_client_directory_ = false;
   std::map<uint64_t, std::unique_ptr<Session>> sessions_;
   std::map<uint64_t, std::unique_ptr<Open>> opens_;  // by volatile id
   std::map<uint64_t, Pending> pending_;              // by async id

@@ -9,7 +9,19 @@ namespace concordfs::smb {
 
 BreakSender SmbConnection::MakeBreakSender() {
   auto post = transport_->Poster();
-  return [this, post](const BreakNotice& n) {
+  SmbServerState* st = st_;
+  std::string guid(client_guid_, 16);
+  uint64_t serial = serial_;
+  return [this, post, st, guid, serial](const BreakNotice& n) {
+    // A lease is its client's: its break goes to the client's first
+    // connection.
+    if (n.lease && serial) {
+      auto first = st->clients.First(guid);
+      if (first && first->first != serial) {
+        first->second([n](SmbConnection* c) { c->SendBreak(n); });
+        return;
+      }
+    }
     // A break this connection's own request causes goes out at once, ahead
     // of the answers to requests queued behind it (the client expects it
     // before them); others are posted to this connection's queue.
@@ -47,8 +59,17 @@ void SmbConnection::SendBreak(const BreakNotice& n) {
     w.U64(n.volatile_id);
   }
   // Not signed (there is no request to answer); encrypted when the
-  // session that holds the grant is.
+  // session that holds the grant is (a lease break sent on another
+  // connection of the client: when one of its sessions there is).
   Session* s = FindSession(n.session_id);
+  if (!s && n.lease) {
+    for (auto& [id, sess] : sessions_) {
+      if (sess->state == Session::State::kValid && sess->encrypt) {
+        s = sess.get();
+        break;
+      }
+    }
+  }
   SendChain(std::move(out), s, s && s->encrypt);
 }
 

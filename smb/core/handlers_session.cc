@@ -272,6 +272,16 @@ void SmbConnection::Negotiate(Call* c) {
     w.Bytes(contexts_out);
   }
   negotiated_ = true;
+  if (dialect_ >= kDialect210 && !in_client_directory_) {
+    serial_ = st_->next_conn_serial.fetch_add(1);
+    auto post = transport_->Poster();
+    st_->clients.Add(
+        std::string(client_guid_, 16), serial_,
+        [post, self = this](std::function<void(SmbConnection*)> fn) {
+          post([self, fn = std::move(fn)] { fn(self); });
+        });
+    in_client_directory_ = true;
+  }
   if (dialect_ == kDialect311) {
     conn_preauth_.Update(c->msg);
     // The response is hashed once it is built: the header is needed too.

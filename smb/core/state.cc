@@ -34,6 +34,27 @@ std::optional<SessionDirectory::Runner> SessionDirectory::Find(
   return it->second.run;
 }
 
+void ClientDirectory::Add(const std::string& guid, uint64_t conn, Runner run) {
+  std::lock_guard<std::mutex> g(mu_);
+  clients_[guid][conn] = std::move(run);
+}
+
+void ClientDirectory::Remove(const std::string& guid, uint64_t conn) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = clients_.find(guid);
+  if (it == clients_.end()) return;
+  it->second.erase(conn);
+  if (it->second.empty()) clients_.erase(it);
+}
+
+std::optional<std::pair<uint64_t, ClientDirectory::Runner>>
+ClientDirectory::First(const std::string& guid) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = clients_.find(guid);
+  if (it == clients_.end() || it->second.empty()) return std::nullopt;
+  return *it->second.begin();
+}
+
 void FileStates::AddOpen(InodeId ino) {
   std::lock_guard<std::mutex> g(mu_);
   ++files_[ino].opens;

@@ -78,6 +78,26 @@ class SessionDirectory {
   std::unordered_map<uint64_t, Entry> sessions_;  // GUARDED_BY(mu_)
 };
 
+// The connections of each client (by client GUID, 2.1+), in the order
+// they were made: a lease belongs to its client, and its breaks go to the
+// client's first connection (as Windows and Samba send them). Internally
+// locked.
+class ClientDirectory {
+ public:
+  using Runner = SessionDirectory::Runner;
+  void Add(const std::string& guid, uint64_t conn, Runner run);
+  void Remove(const std::string& guid, uint64_t conn);
+  // The runner of the client's first live connection, if any.
+  std::optional<std::pair<uint64_t, Runner>> First(
+      const std::string& guid) const;
+
+ private:
+  mutable std::mutex mu_;
+  // guid -> connection serial -> runner.
+  std::unordered_map<std::string, std::map<uint64_t, Runner>>
+      clients_;  // GUARDED_BY(mu_)
+};
+
 // The users and shares in force; replaced whole by a reload (SIGHUP).
 struct ShareConfig {
   std::vector<SmbUser> users;
@@ -103,6 +123,8 @@ struct SmbServerState {
   std::atomic<uint64_t> next_file_id{1};
   FileStates files;
   SessionDirectory sessions;
+  ClientDirectory clients;
+  std::atomic<uint64_t> next_conn_serial{1};
   NanoTime volume_created = 0;
   // Declared last: destroyed first, while what its opens hold still is.
   std::unique_ptr<DurableTable> durable;  // null: no durable handles
