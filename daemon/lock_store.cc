@@ -99,7 +99,7 @@ class MetadataLockStore : public locking::LockStore {
   using Pending = std::unordered_map<std::string, std::optional<std::string>>;
 
   // How long the writer collects saves after the first one of a batch.
-  static constexpr std::chrono::milliseconds kGather{5};
+  static constexpr std::chrono::milliseconds kGather{10};
 
   // Commits whatever is queued, one batch at a time, until stopped with
   // nothing left: it waits kGather after the first queued save (or less,

@@ -404,7 +404,7 @@ bool TcpConn::SpinForMore() {
     // Let a client on this CPU run (it is what we wait for).
     sched_yield();
   } while (std::chrono::steady_clock::now() < deadline);
-  spin_skip_ = 64;  // a client that pauses: do not spin for a while
+  spin_skip_ = 8;  // a client that pauses: do not spin for a while
   return false;
 }
 

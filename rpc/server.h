@@ -47,7 +47,7 @@ struct ServerOptions {
   // the socket this long for the next call (yielding the CPU between
   // polls) before it waits in epoll: a client with one call at a time is
   // then not woken across CPUs twice per call. 0: never. A poll that finds
-  // nothing turns polling off for the connection's next 64 reads.
+  // nothing turns polling off for the connection's next 8 reads.
   std::chrono::microseconds busy_poll{0};
 };
 

@@ -24,10 +24,17 @@
 # /run (so they neither meet nor leave behind the host's sockets and pid
 # files). Only the processes started here are stopped, by their PIDs.
 #
-#   scripts/bench_nfs.sh BUILD_DIR REPS
+#   scripts/bench_nfs.sh BUILD_DIR REPS [PARTS]
+#
+# PARTS: comma-separated, from nfs,nlm (default both): `nlm` alone skips the
+# nfs_bench workloads. NLM_WORKLOADS (environment), when set, replaces the
+# NLM workload list (e.g. NLM_WORKLOADS=pairs for quick pair-rate runs; the
+# wakeup rows then read n/a).
 set -euo pipefail
 build=$(cd "$1" && pwd)
 reps=${2:-3}
+parts=${3:-nfs,nlm}
+want() { [[ ",$parts," == *",$1,"* ]]; }
 bench=$build/bench/nfs_bench
 nlm_bench=$build/bench/nlm_bench  # optional: the NLM table
 daemon=$build/daemon/concordfs
@@ -226,6 +233,7 @@ if [ -n "$cfs_missing" ]; then
 fi
 
 # Alternate which server goes first so that drift hits both alike.
+if want nfs; then
 mkdir -p "$tmp/results"
 for ((rep = 1; rep <= reps; rep++)); do
   order=("${servers[@]}")
@@ -285,8 +293,10 @@ if missing:
     print("concordfs: n/a (NFS front end not available)")
     print(f"  ({missing.strip()})")
 PY
+fi  # want nfs
 
 # ---- NLM v4 (bench/nlm_bench) against the same servers ----
+want nlm || exit 0
 if [ ! -x "$nlm_bench" ]; then
   echo
   echo "NLM: skipped ($nlm_bench is missing: ninja -C BUILD_DIR nlm_bench)"
@@ -299,8 +309,12 @@ nlm_failed=()
 # Wakeup behind a local lock needs concordfs's FUSE mount: a second pair of
 # daemons, the same but with the mount enabled (the NFS-only pair above keeps
 # the NFS figures free of mount upkeep).
+nlm_all=${NLM_WORKLOADS:-pairs,wakeup-nlm,wakeup-local}
+nlm_has() { [[ ",$nlm_all," == *",$1,"* ]]; }
+# concordfs: the local wakeup runs against the daemons with a FUSE mount.
+nlm_cfs=$(tr ',' '\n' <<< "$nlm_all" | grep -vx wakeup-local | paste -sd, || true)
 declare -A mnt_ok=()
-if [ ${#servers[@]} -eq 3 ]; then
+if [ ${#servers[@]} -eq 3 ] && nlm_has wakeup-local; then
   url[concordfs_mnt]="nfs://127.0.0.1/?version=3&nfsport=20492&mountport=20492"
   url[concordfs_none_mnt]="nfs://127.0.0.1/?version=3&nfsport=20493&mountport=20493"
   nlm_port[concordfs_mnt]=20492
@@ -351,13 +365,15 @@ for ((rep = 1; rep <= reps; rep++)); do
         ((rep > 1)) || nlm_failed+=("ganesha: NLM v4 is not registered with rpcbind")
         continue
       fi
-      nlm_run ganesha --nlm-port "${nlm_port[ganesha]}" \
+      nlm_run ganesha --nlm-port "${nlm_port[ganesha]}" --workloads "$nlm_all" \
         --local-dir "$tmp/ganesha-export" --local-iterations "$ganesha_local_iters" \
         --pause-max 10 --wait-timeout 15 "${url[ganesha]}"
     else
-      nlm_run "$s" --nlm-port "${nlm_port[$s]}" --workloads pairs,wakeup-nlm \
-        "${url[$s]}"
-      if [ -n "${mnt_ok[$s]:-}" ]; then
+      if [ -n "$nlm_cfs" ]; then
+        nlm_run "$s" --nlm-port "${nlm_port[$s]}" --workloads "$nlm_cfs" \
+          "${url[$s]}"
+      fi
+      if [ -n "${mnt_ok[$s]:-}" ] && nlm_has wakeup-local; then
         nlm_run "$s" --nlm-port "${nlm_port[${s}_mnt]}" --workloads wakeup-local \
           --local-dir "$tmp/$s-mnt" "${url[${s}_mnt]}"
       fi

@@ -113,7 +113,7 @@ TEST_F(MetadataLockStoreTest, UnreclaimedLocksDroppedAtGraceTimeout) {
 
 // Saves are written behind: a grant reaches the store shortly after the
 // lock call returns, with nobody calling Flush (the bound asserted here is
-// loose: the machine may be loaded; the writer's own pause is 5 ms).
+// loose: the machine may be loaded; the writer's own pause is 10 ms).
 TEST_F(MetadataLockStoreTest, GrantReachesTheStoreWithoutFlush) {
   std::string p = keys::TagPrefix(keys::kLockRecord);
   auto count = [&] {
