@@ -61,7 +61,7 @@ Status Backend::Start() {
   lo.limits.per_client = config_.lock_max_per_client;
   lo.limits.total = config_.lock_max_total;
   if (config_.store != "memory") {
-    lock_store_ = NewMetadataLockStore(md_.get());
+    lock_store_ = NewMetadataLockStore(md_.get(), config_.lock_write_behind);
     lo.store = lock_store_.get();
   }
   locks_ = std::make_unique<locking::LockManager>(lo);

@@ -367,6 +367,8 @@ constexpr KeySpec kLockKeys[] = {
      EmitPlain<&Config::lock_max_per_client>},
     {"max_total", SetUnsigned<&Config::lock_max_total, 1, kMaxU64>,
      EmitPlain<&Config::lock_max_total>},
+    {"write_behind", SetBool<&Config::lock_write_behind>,
+     EmitBool<&Config::lock_write_behind>},
 };
 
 constexpr KeySpec kMountKeys[] = {

@@ -51,12 +51,17 @@ struct Config {
   // store keeps open at once (>= 1).
   uint64_t max_open_fds = 1024;
   // Section `locks:` (keys grace_period, max_per_file, max_per_client,
-  // max_total): the lock manager's grace period after a restart (seconds)
-  // and its limits (a request beyond one gets "no resources").
+  // max_total, write_behind): the lock manager's grace period after a restart
+  // (seconds) and its limits (a request beyond one gets "no resources").
   uint64_t lock_grace_seconds = 90;
   uint64_t lock_max_per_file = 1 << 20;
   uint64_t lock_max_per_client = 1 << 20;
   uint64_t lock_max_total = 1 << 24;
+  // `locks.write_behind`: NLM lock records are committed behind the reply
+  // (within ~10 ms, one batch at a time) instead of before it. Faster lock
+  // calls; a crash can lose the newest grants (their holders are told to
+  // reclaim, but another locker may take those ranges during grace).
+  bool lock_write_behind = false;
   // Section `mount:` (keys enabled, path, allow_other, entry_timeout_ms,
   // attr_timeout_ms, kernel_cache, enforce_share_modes): the local FUSE
   // mount. `path` resolves like data_dir and is absolute after parsing.

@@ -15,8 +15,10 @@ namespace {
 
 class MetadataLockStore : public locking::LockStore {
  public:
-  explicit MetadataLockStore(MetadataStore* md)
-      : md_(md), writer_([this] { WriterLoop(); }) {}
+  MetadataLockStore(MetadataStore* md, bool write_behind)
+      : md_(md), write_behind_(write_behind), writer_([this] {
+          if (write_behind_) WriterLoop();
+        }) {}
 
   ~MetadataLockStore() override {
     {
@@ -28,6 +30,20 @@ class MetadataLockStore : public locking::LockStore {
   }
 
   Status Save(const std::vector<locking::PersistedLocks>& changes) override {
+    if (!write_behind_) {
+      // Written through: committed (synced under sync: batch/always, where
+      // LevelDB groups concurrent synced writers) before the caller
+      // replies.
+      Pending batch;
+      for (const auto& c : changes) {
+        std::string key = keys::TagPrefix(keys::kLockRecord) +
+                          locking::EncodeOwnerKey(c.file, c.owner);
+        std::optional<std::string> value;
+        if (!c.locks.empty()) value = locking::EncodeLocks(c.locks);
+        batch[std::move(key)] = std::move(value);
+      }
+      return Commit(batch);
+    }
     {
       std::lock_guard<std::mutex> l(mu_);
       for (const auto& c : changes) {
@@ -48,6 +64,7 @@ class MetadataLockStore : public locking::LockStore {
   }
 
   Status Flush() override {
+    if (!write_behind_) return Status::Ok();
     std::unique_lock<std::mutex> l(mu_);
     const uint64_t target = queued_;
     if (written_ >= target) return last_error_;
@@ -166,6 +183,7 @@ class MetadataLockStore : public locking::LockStore {
   }
 
   MetadataStore* md_;
+  const bool write_behind_;
   std::mutex mu_;
   std::condition_variable work_cv_;  // pending_ non-empty, or stop_
   std::condition_variable done_cv_;  // written_ advanced
@@ -181,8 +199,9 @@ class MetadataLockStore : public locking::LockStore {
 
 }  // namespace
 
-std::unique_ptr<locking::LockStore> NewMetadataLockStore(MetadataStore* md) {
-  return std::make_unique<MetadataLockStore>(md);
+std::unique_ptr<locking::LockStore> NewMetadataLockStore(MetadataStore* md,
+                                                         bool write_behind) {
+  return std::make_unique<MetadataLockStore>(md, write_behind);
 }
 
 }  // namespace concordfs

@@ -2,7 +2,12 @@
 // the 'K' keys and the boot epoch under 'E' (metadata/keys.h), so locks and
 // metadata share one LevelDB and one sync policy.
 //
-// Lock records are written behind: Save() only queues the new record of
+// By default lock records are written through: Save() commits before it
+// returns, so an NLM grant is persisted (synced under `sync: batch` /
+// `always`) before its reply, as DESIGN.md requires.
+//
+// With `locks.write_behind: true` they are written behind: Save() only
+// queues the new record of
 // each (file, owner) (a later save of the same key replaces a queued one)
 // and returns; one writer thread, 10 ms after the first queued save, commits
 // everything queued as one batch, synced under `sync: batch`/`always` when
@@ -30,6 +35,7 @@
 
 namespace concordfs {
 
-std::unique_ptr<locking::LockStore> NewMetadataLockStore(MetadataStore* md);
+std::unique_ptr<locking::LockStore> NewMetadataLockStore(
+    MetadataStore* md, bool write_behind = false);
 
 }  // namespace concordfs

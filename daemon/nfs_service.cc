@@ -30,10 +30,11 @@ Status NfsService::Start() {
                                                codec_.get());
   CFS_ASSIGN_OR_RETURN(nsm_state_, rpc::NsmState::Open(c.data_dir));
   rpc::NlmOptions lo;
-  // The lock store writes NLM locks behind (daemon/lock_store.h): no grant
-  // waits for an fsync, so every NLM call is answered on its connection's
-  // thread.
-  lo.durable_grants = false;
+  // A grant waits for its record's fsync (written through under sync:
+  // batch/always) unless the lock store writes behind (locks.write_behind)
+  // or nothing is synced; then every NLM call is answered on its
+  // connection's thread.
+  lo.durable_grants = !c.lock_write_behind && c.sync != SyncPolicy::kNone;
   lo.granted_attempts = 5;
   lo.granted_timeout = std::chrono::milliseconds(
       std::max<uint64_t>(c.nfs_grant_timeout_ms / 5, 20));

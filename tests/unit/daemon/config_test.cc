@@ -440,6 +440,7 @@ TEST(ConfigTest, DumpText) {
             "  max_per_file: 1048576\n"
             "  max_per_client: 1048576\n"
             "  max_total: 16777216\n"
+            "  write_behind: false\n"
             "mount:\n"
             "  enabled: true\n"
             "  path: \"/var/lib/concordfs-mnt\"\n"

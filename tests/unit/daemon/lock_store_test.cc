@@ -41,7 +41,7 @@ class MetadataLockStoreTest : public ::testing::Test {
     md_.reset();
     md_ = std::move(OpenLevelDbStore(dir_, SyncPolicy::kBatch)).value();
     ASSERT_TRUE(md_->Initialize().ok());
-    store_ = NewMetadataLockStore(md_.get());
+    store_ = NewMetadataLockStore(md_.get(), write_behind_);
     LockManagerOptions o;
     o.store = store_.get();
     o.clock = &clock_;
@@ -60,6 +60,19 @@ class MetadataLockStoreTest : public ::testing::Test {
     return r;
   }
 
+  int RecordCount() {
+    std::string p = keys::TagPrefix(keys::kLockRecord);
+    int n = 0;
+    EXPECT_TRUE(md_->Scan(p, p,
+                          [&](std::string_view, std::string_view) {
+                            ++n;
+                            return true;
+                          })
+                    .ok());
+    return n;
+  }
+
+  bool write_behind_ = false;
   std::string dir_;
   ManualClock clock_;
   std::unique_ptr<MetadataStore> md_;
@@ -111,10 +124,22 @@ TEST_F(MetadataLockStoreTest, UnreclaimedLocksDroppedAtGraceTimeout) {
   EXPECT_EQ(locks[0].lock.owner.owner, "c");
 }
 
-// Saves are written behind: a grant reaches the store shortly after the
-// lock call returns, with nobody calling Flush (the bound asserted here is
-// loose: the machine may be loaded; the writer's own pause is 10 ms).
+// By default a grant is in the store when the lock call returns (before
+// the NLM reply), and so is an unlock.
+TEST_F(MetadataLockStoreTest, WrittenThroughBeforeTheCallReturns) {
+  ASSERT_EQ(manager_->Lock(Nlm("a", 0, 10)).status, LockStatus::kGranted);
+  EXPECT_EQ(RecordCount(), 1);
+  ASSERT_EQ(manager_->Unlock(Nlm("a", 0, 10)), LockStatus::kGranted);
+  EXPECT_EQ(RecordCount(), 0);
+}
+
+// With locks.write_behind, saves are written behind: a grant reaches the
+// store shortly after the lock call returns, with nobody calling Flush (the
+// bound asserted here is loose: the machine may be loaded; the writer's own
+// pause is 10 ms).
 TEST_F(MetadataLockStoreTest, GrantReachesTheStoreWithoutFlush) {
+  write_behind_ = true;
+  Open();
   std::string p = keys::TagPrefix(keys::kLockRecord);
   auto count = [&] {
     int n = 0;
