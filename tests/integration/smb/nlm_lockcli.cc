@@ -450,14 +450,17 @@ class CallbackListener {
 
 // ---- NLM v4 calls ----
 
+// nlm4_stats 2 (RFC 1813 / XNFS): the server is out of lock resources.
+constexpr int kNlm4DeniedNoResources = 2;
+
 const char* StatName(int st) {
   switch (st) {
     case NLM4_GRANTED:
       return "granted";
     case NLM4_DENIED:
       return "denied";
-    case NLM4_DENIED_NOLOCKS:
-      return "denied_no_resources";  // the server is out of lock resources
+    case kNlm4DeniedNoResources:
+      return "denied_no_resources";
     case NLM4_BLOCKED:
       return "blocked";
     case NLM4_DENIED_GRACE_PERIOD:
