@@ -42,19 +42,8 @@ for f in "$bench" "$daemon"; do
   [ -x "$f" ] || { echo "bench_nfs: $f is missing: build it first" >&2; exit 1; }
 done
 
-packages=(nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common libnfs-dev iproute2
-  util-linux python3)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bench_nfs: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
-fi
+source "$(dirname "$0")/peer_lib.sh"
+ensure_packages bench_nfs nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common libnfs-dev iproute2 util-linux python3
 
 ns=cfsnfsbench$$
 tmp=$(mktemp -d /var/tmp/cfs-nbench-XXXXXX)
@@ -119,45 +108,9 @@ pids+=($!)
 wait_for 10 "${pids[-1]}" "$tmp/statd.log" rpc.statd \
   sh -c "ip netns exec $ns rpcinfo -p 127.0.0.1 | grep -qw status"
 
-# NFS-Ganesha. Bind_addr stays at its default (any): ganesha resolves the
-# address with AI_ADDRCONFIG, which finds no IPv4 address in a namespace
-# that has only loopback, so "127.0.0.1" is refused there; any address in
-# this namespace is loopback anyway. Graceless: no 90 s grace period at
-# start. An NFSv3 MOUNT names the export's Path, not its Pseudo path.
+# NFS-Ganesha (scripts/peer_lib.sh: NFSv3 on 2049, no grace at start).
 mkdir -p "$tmp/ganesha-export" "$tmp/cfs-data"
-cat > "$tmp/ganesha.conf" <<EOF
-NFS_CORE_PARAM {
-  Protocols = 3;
-  NFS_Port = 2049;
-  MNT_Port = 20048;
-  NLM_Port = 32803;
-  Enable_RQUOTA = false;
-}
-NFSV4 {
-  Graceless = true;
-  RecoveryRoot = "$tmp/ganesha-recovery";
-}
-NFS_KRB5 {
-  Active_krb5 = false;
-}
-EXPORT {
-  Export_Id = 1;
-  Path = "$tmp/ganesha-export";
-  Pseudo = "/ganesha-export";
-  Protocols = 3;
-  Transports = TCP, UDP;
-  SecType = sys;
-  Access_Type = None;
-  Squash = No_Root_Squash;
-  CLIENT {
-    Clients = 127.0.0.0/8;
-    Access_Type = RW;
-  }
-  FSAL {
-    Name = VFS;
-  }
-}
-EOF
+ganesha_conf "$tmp" "$tmp/ganesha-export" /ganesha-export > "$tmp/ganesha.conf"
 "${private_run[@]}" ganesha.nfsd -F -f "$tmp/ganesha.conf" -L "$tmp/ganesha.log" \
   -p "$tmp/ganesha.pid" -N NIV_EVENT > "$tmp/ganesha.out" 2>&1 &
 pids+=($!)

@@ -19,24 +19,13 @@
 #   scripts/bench_smb.sh BUILD_DIR [REPS]     (REPS: BENCH_RUNS, else 3)
 set -euo pipefail
 source "$(dirname "$0")/samba_conf.sh"
+source "$(dirname "$0")/peer_lib.sh"
 build=$(cd "$1" && pwd)
 reps=${BENCH_RUNS:-${2:-3}}
 daemon=$build/daemon/concordfs
 [ -x "$daemon" ] || { echo "bench_smb: $daemon is missing: build it first" >&2; exit 1; }
 
-packages=(samba smbclient python3)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bench_smb: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # policy-rc.d may refuse to start the packaged service: not needed here.
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
-fi
+ensure_packages bench_smb samba smbclient python3
 
 data_root=${BENCH_SMB_DIR:-/var/tmp}
 tmp=$(mktemp -d "$data_root/cfs-sbench-XXXXXX")

@@ -25,25 +25,14 @@
 #   scripts/bench_smb_lock.sh BUILD_DIR [REPS]     (REPS: BENCH_RUNS, else 3)
 set -euo pipefail
 source "$(dirname "$0")/samba_conf.sh"
+source "$(dirname "$0")/peer_lib.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd)
 reps=${BENCH_RUNS:-${2:-3}}
 daemon=$build/daemon/concordfs
 [ -x "$daemon" ] || { echo "bench_smb_lock: $daemon is missing: build it first" >&2; exit 1; }
 
-packages=(samba smbclient python3 python3-impacket fuse3)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "bench_smb_lock: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  # policy-rc.d may refuse to start the packaged service: not needed here.
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
-fi
+ensure_packages bench_smb_lock samba smbclient python3 python3-impacket fuse3
 # impacket is installed for Debian's interpreter.
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3

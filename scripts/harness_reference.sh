@@ -19,6 +19,7 @@
 #   scripts/harness_reference.sh BUILD_DIR [OUT.md]
 set -euo pipefail
 source "$(dirname "$0")/samba_conf.sh"
+source "$(dirname "$0")/peer_lib.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:?usage: harness_reference.sh BUILD_DIR [OUT.md]}" && pwd)
 out=${2:-$root/docs/harness_reference.md}
@@ -27,18 +28,7 @@ tool=$build/tests/integration/nlm_lockcli
 [ -x "$tool" ] || { echo "harness_reference: $tool is missing (ninja -C $build nlm_lockcli)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "harness_reference: needs root (network namespace, servers)" >&2; exit 2; }
 
-packages=(samba nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common python3-impacket iproute2)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
-    || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "harness_reference: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
-fi
+ensure_packages harness_reference samba nfs-ganesha nfs-ganesha-vfs rpcbind nfs-common python3-impacket iproute2
 
 ns=cfsharness$$
 tmp=$(mktemp -d /var/tmp/cfs-harness-XXXXXX)
@@ -96,40 +86,8 @@ pids+=($!)
 wait_for 10 "${pids[-1]}" rpc.statd sh -c "ip netns exec $ns rpcinfo -p 127.0.0.1 | grep -qw status" ||
   fail "rpc.statd did not start" "$tmp/statd.log"
 
-# NFS-Ganesha, FSAL VFS on the shared directory (config as in bench_nfs.sh).
-cat > "$tmp/ganesha.conf" <<EOC
-NFS_CORE_PARAM {
-  Protocols = 3;
-  NFS_Port = 2049;
-  MNT_Port = 20048;
-  NLM_Port = 32803;
-  Enable_RQUOTA = false;
-}
-NFSV4 {
-  Graceless = true;
-  RecoveryRoot = "$tmp/ganesha-recovery";
-}
-NFS_KRB5 {
-  Active_krb5 = false;
-}
-EXPORT {
-  Export_Id = 1;
-  Path = "$dir";
-  Pseudo = "/shared";
-  Protocols = 3;
-  Transports = TCP, UDP;
-  SecType = sys;
-  Access_Type = None;
-  Squash = No_Root_Squash;
-  CLIENT {
-    Clients = 127.0.0.0/8;
-    Access_Type = RW;
-  }
-  FSAL {
-    Name = VFS;
-  }
-}
-EOC
+# NFS-Ganesha, FSAL VFS on the shared directory.
+ganesha_conf "$tmp" "$dir" /shared > "$tmp/ganesha.conf"
 nfs_note=""
 "${private_run[@]}" ganesha.nfsd -F -f "$tmp/ganesha.conf" -L "$tmp/ganesha.log" \
   -p "$tmp/ganesha.pid" -N NIV_EVENT > "$tmp/ganesha.out" 2>&1 &
