@@ -179,6 +179,23 @@ class Holder:
 
 
 # --- SMB: LOCK requests through impacket's SMB3 connection object.
+def lock_packet(smb3, tid, fid, offset, length, flags):
+    """An SMB2 LOCK of one range on impacket's SMB3 connection `smb3`."""
+    packet = smb3.SMB_PACKET()
+    packet["Command"] = SMB2_LOCK
+    packet["TreeID"] = tid
+    req = SMB2Lock()
+    req["FileID"] = fid
+    req["LockCount"] = 1
+    el = SMB2_LOCK_ELEMENT()
+    el["Offset"] = offset
+    el["Length"] = length
+    el["Flags"] = flags
+    req["Locks"] = el.getData()
+    packet["Data"] = req
+    return packet
+
+
 class Smb:
     """One SMB connection and session (so its opens are lock owners of
     their own) with `name` open for reading and writing, sharing both."""
@@ -207,19 +224,8 @@ class Smb:
             return e.getErrorCode(), None
 
     def send_lock(self, offset, length, flags):
-        packet = self.s.SMB_PACKET()
-        packet["Command"] = SMB2_LOCK
-        packet["TreeID"] = self.tid
-        req = SMB2Lock()
-        req["FileID"] = self.fid
-        req["LockCount"] = 1
-        el = SMB2_LOCK_ELEMENT()
-        el["Offset"] = offset
-        el["Length"] = length
-        el["Flags"] = flags
-        req["Locks"] = el.getData()
-        packet["Data"] = req
-        return self.s.sendSMB(packet)
+        return self.s.sendSMB(lock_packet(self.s, self.tid, self.fid, offset,
+                                          length, flags))
 
     def recv_raw(self, timeout):
         """One response as sent (interim STATUS_PENDING included), or None."""

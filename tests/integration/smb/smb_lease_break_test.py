@@ -28,10 +28,11 @@ import smb_lock_matrix_test as m  # noqa: E402  (daemon, checks, impacket)
 
 from impacket.nmb import NetBIOSTimeout  # noqa: E402
 from impacket.smb3structs import (  # noqa: E402
-    SMB2_CREATE, SMB2_DIALECT_21, SMB2_LOCK, SMB2_LOCK_ELEMENT,
-    SMB2_OPLOCK_BREAK, SMB2Create, SMB2Create_Response, SMB2Lock, SMB2Packet)
+    SMB2_CREATE, SMB2_DIALECT_21, SMB2_OPLOCK_BREAK, SMB2Create,
+    SMB2Create_Response, SMB2Packet)
 from impacket.smbconnection import SMBConnection  # noqa: E402
-from lock_harness import EXCLUSIVE, FAIL_IMMEDIATELY, UNLOCK  # noqa: E402
+from lock_harness import (  # noqa: E402
+    EXCLUSIVE, FAIL_IMMEDIATELY, UNLOCK, lock_packet)
 
 BREAK_TIMEOUT_MS = 1500
 DURABLE_TIMEOUT_MS = 2000
@@ -188,19 +189,7 @@ class Client:
 
     def lock(self, fid, offset, length, flags):
         """NTSTATUS of an SMB2 LOCK of one range."""
-        packet = self.s.SMB_PACKET()
-        packet["Command"] = SMB2_LOCK
-        packet["TreeID"] = self.tid
-        el = SMB2_LOCK_ELEMENT()
-        el["Offset"] = offset
-        el["Length"] = length
-        el["Flags"] = flags
-        req = SMB2Lock()
-        req["FileID"] = fid
-        req["LockCount"] = 1
-        req["LockSequence"] = 0
-        req["Locks"] = el.getData()
-        packet["Data"] = req
+        packet = lock_packet(self.s, self.tid, fid, offset, length, flags)
         return self.s.recvSMB(self.s.sendSMB(packet))["Status"]
 
     def drop(self):
