@@ -278,6 +278,23 @@ LockResult LockManager::LockLocked(Shard& s, const LockRequest& req,
   FileState& fs = s.files[req.file];
   HeldLock want = WantOf(req, clock_->Now());
   if (req.reclaim) ReclaimLocked(fs, want);
+  const bool refuse = !cb || req.owner.protocol != Protocol::kLocal;
+  if (strict_grace_ && grace_active_ && !req.reclaim) {
+    // Strict grace: a lock whose record was lost may still be reclaimed
+    // anywhere, so nothing new is granted; a local F_SETLKW waits for the
+    // end of grace (EndGrace wakes it), queued like any waiter.
+    const HeldLock* c = FirstConflict(fs, want);
+    if (refuse) {
+      grace_denials_++;
+      std::optional<HeldLock> holder;
+      if (c) holder = *c;
+      if (fs.idle()) s.files.erase(req.file);
+      return {LockStatus::kGrace, std::move(holder), 0};
+    }
+    LockResult r = QueueLocked(s, fs, req, std::move(cb), c ? *c : want);
+    if (!c) r.holder.reset();
+    return r;
+  }
   if (want.flavor == Flavor::kFlock) {
     // Linux flock: same mode is a no-op; a conversion drops the old lock
     // first, even if the new one then has to wait or fails.
@@ -300,7 +317,6 @@ LockResult LockManager::LockLocked(Shard& s, const LockRequest& req,
   // During grace a request blocked by a restored lock is refused, also a
   // blocking one from a remote client (it must not queue behind a lock its
   // owner is about to reclaim); a local F_SETLKW waits instead.
-  const bool refuse = !cb || req.owner.protocol != Protocol::kLocal;
   if (c && grace_active_ && !req.reclaim && c->restored && refuse) {
     grace_denials_++;
     return {LockStatus::kGrace, *c, 0};

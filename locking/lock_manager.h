@@ -20,7 +20,12 @@
 // Durable (NLM) locks are saved through a LockStore before a grant is
 // returned; saves from concurrent requests are written together, in order
 // (group commit), with no manager mutex held. After a restart Start()
-// restores them and begins a grace period.
+// restores them and begins a grace period: a new lock is refused where it
+// conflicts with a restored lock not reclaimed yet, and grace ends early
+// once every restored lock is reclaimed. When the store says saves may have
+// been lost (LockStore::StrictGraceReason) grace is strict instead: every
+// new lock of every protocol is refused (a local blocking request waits)
+// until the grace period is over or EndGrace() is called; reclaims succeed.
 //
 // Thread-safe. Lock order: shard mutex -> graph mutex -> client mutex ->
 // persistence queue mutex (held only to enqueue; the store is written with
@@ -89,6 +94,7 @@ struct LockCounters {
   uint64_t grants = 0, denials = 0, deadlocks = 0, grace_denials = 0;
   uint64_t cancels = 0, no_resources = 0;
   bool in_grace = false;
+  bool strict_grace = false;  // in grace, and grace is strict
   uint64_t unreclaimed = 0;
 };
 
@@ -103,7 +109,8 @@ class LockManager {
   LockManager& operator=(const LockManager&) = delete;
 
   // Bumps the persisted epoch, restores durable locks and, if any were
-  // restored, starts the grace period. Without a store: no-op.
+  // restored or the store may have lost some, starts the grace period
+  // (strict in the second case). Without a store: no-op.
   Status Start();
   uint64_t epoch() const { return epoch_; }
 
@@ -141,6 +148,10 @@ class LockManager {
   NanoTime GraceEnd() const { return grace_active_ ? grace_end_.load() : 0; }
   // Ends grace now: unreclaimed restored locks are dropped.
   void EndGrace();
+  // Whether grace is on and strict (every new lock refused), and why it is
+  // strict (the store's reason; empty if grace after Start was not strict).
+  bool StrictGrace() const { return grace_active_ && strict_grace_; }
+  const std::string& StrictGraceReason() const { return strict_reason_; }
 
   void List(std::vector<LockInfo>* locks, std::vector<WaiterInfo>* waiters);
   LockCounters Counters();
@@ -198,6 +209,9 @@ class LockManager {
   std::atomic<bool> grace_active_{false};
   std::atomic<NanoTime> grace_end_{0};
   std::atomic<int64_t> unreclaimed_{0};
+  // Set by Start only, before any lock call.
+  bool strict_grace_ = false;
+  std::string strict_reason_;
 
   // Totals for limits, reserved by shards in chunks to avoid contention.
   std::atomic<int64_t> total_reserved_{0};

@@ -133,6 +133,9 @@ Status LockManager::Finish(Pending* p) {
 
 void LockManager::WakeLocked(Shard& s, FileId file, FileState& fs, Pending* p) {
   std::vector<HeldLock> ahead;  // wants of waiters that stay blocked
+  // In strict grace every waiter (a local F_SETLKW: remote ones are
+  // refused) waits for its end; EndGrace wakes them.
+  if (strict_grace_ && grace_active_) return;
   for (auto it = fs.waiters.begin(); it != fs.waiters.end();) {
     Waiter& w = *it;
     HeldLock want;
@@ -313,9 +316,18 @@ Status LockManager::Start() {
       ++restored;
     }
   }
-  if (restored > 0) {
+  strict_reason_ = opts_.store->StrictGraceReason();
+  strict_grace_ = !strict_reason_.empty();
+  if (restored > 0 || strict_grace_) {
     grace_end_ = clock_->Now() + opts_.grace_period;
     grace_active_ = true;
+  }
+  if (strict_grace_) {
+    CFS_LOG_WARN(
+        "restored {} durable locks; STRICT grace period of {} s begins: {}; "
+        "every new lock is refused until it ends (reclaims only)",
+        restored, opts_.grace_period / kNanosPerSecond, strict_reason_);
+  } else if (restored > 0) {
     CFS_LOG_INFO("restored {} durable locks; grace period of {} s begins",
                  restored, opts_.grace_period / kNanosPerSecond);
   }
@@ -375,7 +387,10 @@ void LockManager::RestoreOwner(FileId file, const Owner& o,
 
 void LockManager::MaybeEndGrace() {
   if (!grace_active_.load(std::memory_order_relaxed)) return;
-  if (unreclaimed_.load() <= 0 || clock_->Now() >= grace_end_.load()) {
+  // Strict grace never ends early: a lock whose record was lost is not
+  // counted as unreclaimed, so "all reclaimed" proves nothing.
+  if ((!strict_grace_ && unreclaimed_.load() <= 0) ||
+      clock_->Now() >= grace_end_.load()) {
     EndGrace();
   }
 }
@@ -403,7 +418,10 @@ void LockManager::EndGrace() {
         SnapshotDurable(fs, it->first, h.owner, &p);
         ++dropped;
       }
-      if (!gone.empty()) WakeLocked(s, it->first, fs, &p);
+      // Waiters of strict grace wait for its end, blocked or not.
+      if (!gone.empty() || !fs.waiters.empty()) {
+        WakeLocked(s, it->first, fs, &p);
+      }
       it = fs.idle() ? s.files.erase(it) : std::next(it);
     }
   }
@@ -460,6 +478,7 @@ LockCounters LockManager::Counters() {
   c.cancels = cancels_;
   c.no_resources = no_resources_;
   c.in_grace = grace_active_;
+  c.strict_grace = c.in_grace && strict_grace_;
   c.unreclaimed = static_cast<uint64_t>(std::max<int64_t>(0, unreclaimed_));
   return c;
 }

@@ -4,20 +4,24 @@
 // provides a LevelDB-backed store; MemoryLockStore serves tests.
 //
 // Implementations must be thread-safe. Saves are applied atomically and in
-// the order they were made. A store may write them behind (the daemon's
-// does, see daemon/lock_store.h): a grant then reaches the disk a bounded
-// short time after Save returns, and Flush() waits for everything saved so
-// far. That is enough for NLM: after a crash its clients reclaim their
-// locks in grace (the NSM host list, which tells them to, is written
-// through), so what is restored at start is the locks held before the last
-// few milliseconds; the bound is the store's to document. A save that only
-// removes locks need never be synced: a lost unlock brings back a lock its
-// owner never reclaims, dropped when grace ends.
+// the order they were made. How durable a save is when Save returns is the
+// store's to document (the daemon's has three modes, see
+// daemon/lock_store.h: written to the store but synced shortly after,
+// synced, or written behind); Flush() waits for everything saved so far.
+// A store that may lose saves a client was already answered for (a host
+// crash before the sync, a crash while writing behind) must say so at the
+// next start through StrictGraceReason(): the manager then refuses every
+// new lock for the whole grace period, so that no lock whose record was
+// lost can be granted to another owner before its holder reclaims it (the
+// NSM host list, which tells holders to reclaim, is always synced). A save
+// that only removes locks need never be synced: a lost unlock brings back a
+// lock its owner never reclaims, dropped when grace ends.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "locking/lock_types.h"
@@ -40,7 +44,14 @@ class LockStore {
   virtual Status Flush() { return Status::Ok(); }
   virtual Status LoadAll(std::vector<PersistedLocks>* out) = 0;
   // Increments and persists the server's boot counter; returns the new one.
+  // A store that tracks runs also records here that a run has begun.
   virtual Result<uint64_t> NextEpoch() = 0;
+  // Why saves answered before the previous run ended may be missing from
+  // LoadAll (empty: none can be). Called after NextEpoch.
+  virtual std::string StrictGraceReason() { return {}; }
+  // At a clean stop, after the last lock call: writes everything saved and
+  // records that the run ended cleanly (synced).
+  virtual Status MarkCleanStop() { return Flush(); }
 };
 
 // Byte encoding of PersistedLocks, shared by every store (pure functions).
@@ -58,12 +69,22 @@ class MemoryLockStore : public LockStore {
   Result<uint64_t> NextEpoch() override;
   // Makes the next Save fail (tests of persistence failures).
   void FailNextSave() { fail_next_ = true; }
+  // What StrictGraceReason() answers (tests of strict grace).
+  void SetStrictGraceReason(std::string r) {
+    std::lock_guard<std::mutex> l(mu_);
+    strict_reason_ = std::move(r);
+  }
+  std::string StrictGraceReason() override {
+    std::lock_guard<std::mutex> l(mu_);
+    return strict_reason_;
+  }
 
  private:
   std::mutex mu_;
   std::map<std::string, std::string> data_;  // GUARDED_BY(mu_)
   uint64_t epoch_ = 0;                       // GUARDED_BY(mu_)
   bool fail_next_ = false;                   // GUARDED_BY(mu_)
+  std::string strict_reason_;                // GUARDED_BY(mu_)
 };
 
 }  // namespace concordfs::locking

@@ -105,7 +105,8 @@ enum class LockStatus : uint8_t {
   kConflict,      // held by another owner (test: `holder` says who)
   kQueued,        // blocking request registered; the callback will answer
   kDeadlock,      // queueing would close a wait-for cycle
-  kGrace,         // refused during grace (conflicts with an unreclaimed lock)
+  kGrace,         // refused during grace (conflicts with an unreclaimed
+                  // lock; in strict grace: any new lock)
   kNoResources,   // a configured limit was reached or persistence failed
   kCancelled,     // the waiter was cancelled (callbacks only)
   kInvalidRange,  // the range is malformed

@@ -11,6 +11,8 @@
 //   'O' id                   orphan: nlink 0 but still open, reclaim later
 //   'K' file owner           durable (NLM) locks of one owner on one file
 //   'E'                      the lock manager's boot epoch
+//   'R'                      the lock store's run marker (boot id, whether
+//                            the last run stopped cleanly)
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -32,6 +34,7 @@ inline constexpr char kXattr = 'X';
 inline constexpr char kOrphan = 'O';
 inline constexpr char kLockRecord = 'K';
 inline constexpr char kLockEpoch = 'E';
+inline constexpr char kRunMarker = 'R';
 
 inline std::string Tagged(char tag, InodeId id) {
   std::string k(1, tag);

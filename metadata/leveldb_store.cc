@@ -86,8 +86,9 @@ class LevelDbStore : public MetadataStore {
     leveldb::WriteOptions wo;
     // Concurrent synced writers are merged by LevelDB into one log append
     // and one fsync (its writer queue), which is our group commit.
-    wo.sync = policy_ == SyncPolicy::kAlways ||
-              (policy_ == SyncPolicy::kBatch && batch.durable());
+    wo.sync = !batch.sync_deferred() &&
+              (policy_ == SyncPolicy::kAlways ||
+               (policy_ == SyncPolicy::kBatch && batch.durable()));
     if (!wo.sync) return FromLevelDb(db_->Write(wo, &wb), "write");
     return SyncedWrite(wo, &wb, "write");
   }

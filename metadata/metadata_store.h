@@ -70,6 +70,11 @@ class MetadataBatch {
   // at fsync). Default true.
   void set_durable(bool d) { durable_ = d; }
   bool durable() const { return durable_; }
+  // When true the batch is never synced by Write, not even under kAlways:
+  // the caller makes it durable later with Sync() (the lock store's
+  // background syncer). Default false.
+  void set_sync_deferred(bool d) { sync_deferred_ = d; }
+  bool sync_deferred() const { return sync_deferred_; }
 
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
@@ -78,6 +83,7 @@ class MetadataBatch {
  private:
   std::vector<Op> ops_;
   bool durable_ = true;
+  bool sync_deferred_ = false;
 };
 
 struct StoreStats {

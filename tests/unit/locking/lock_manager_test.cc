@@ -733,6 +733,86 @@ TEST_F(LockRestartTest, GraceTimeoutSeenByInGrace) {
   EXPECT_EQ(St(m->Test(Req(1, kB, X, 0, 9))), kOk);
 }
 
+// Strict grace (the store may have lost records of granted locks, e.g. a
+// host crash before they were synced): no new lock of any protocol, even
+// one that conflicts with nothing restored; reclaims only, also of locks
+// whose record is gone; no early end when everything restored is
+// reclaimed.
+TEST_F(LockRestartTest, StrictGraceRefusesEveryNewLock) {
+  auto m = Boot();
+  ASSERT_EQ(St(m->Lock(Durable(Req(1, n1_, X, 0, 9)))), kOk);
+  m.reset();
+  store_.SetStrictGraceReason("the host went down");
+  m = Boot();
+  EXPECT_TRUE(m->InGrace());
+  EXPECT_TRUE(m->StrictGrace());
+  EXPECT_EQ(m->StrictGraceReason(), "the host went down");
+  EXPECT_TRUE(m->Counters().strict_grace);
+  EXPECT_EQ(St(m->Lock(Durable(Req(2, n2_, X, 0, 9)))), kGrace);
+  EXPECT_EQ(St(m->Lock(Durable(Req(2, n2_, S, 0, 9)),
+                       [](LockStatus) { ADD_FAILURE() << "queued"; })),
+            kGrace);
+  EXPECT_EQ(St(m->Lock(Req(2, kB, S, 100, 109))), kGrace);  // F_SETLK
+  EXPECT_EQ(St(m->Lock(Flk(3, LocalOpen(7), S))), kGrace);  // LOCK_NB
+  EXPECT_EQ(St(m->Lock(Win(4, Smb(1, 1), X, 0, 9))), kGrace);
+  EXPECT_EQ(m->Counters().grace_denials, 5u);
+  EXPECT_TRUE(Held(*m) == Strings{"f1 2/1/n1 X[0,9] restored"});
+  // n1 reclaims its restored lock; n2 one whose record was lost.
+  EXPECT_EQ(St(m->Lock(Reclaim(Req(1, n1_, X, 0, 9)))), kOk);
+  EXPECT_EQ(St(m->Lock(Reclaim(Req(5, n2_, X, 0, 9)))), kOk);
+  EXPECT_EQ(m->Counters().unreclaimed, 0u);
+  EXPECT_TRUE(m->InGrace());  // strict: no early end
+  EXPECT_EQ(St(m->Lock(Req(2, kB, S, 100, 109))), kGrace);
+  EXPECT_EQ(St(m->Unlock(Req(5, n2_, X, 0, 9))), kOk);
+  clock_.Advance(11 * kNanosPerSecond);
+  EXPECT_FALSE(m->InGrace());
+  EXPECT_FALSE(m->StrictGrace());
+  EXPECT_FALSE(m->Counters().strict_grace);
+  EXPECT_EQ(St(m->Lock(Req(2, kB, S, 100, 109))), kOk);
+  EXPECT_EQ(St(m->Lock(Durable(Req(1, n2_, X, 20, 29)))), kOk);
+}
+
+// Strict grace starts even when nothing was restored (the lost records may
+// be all there was); a local F_SETLKW waits until it ends, whether by time
+// or by EndGrace, and nothing in between wakes it.
+TEST_F(LockRestartTest, StrictGraceLocalWaiterGrantedWhenItEnds) {
+  store_.SetStrictGraceReason("lost");
+  auto m = Boot();
+  ASSERT_TRUE(m->InGrace());
+  std::optional<LockStatus> a, b;
+  ASSERT_EQ(St(m->Lock(Req(1, kA, X, 0, 9), [&](LockStatus s) { a = s; })),
+            kQueued);
+  ASSERT_EQ(St(m->Lock(Req(2, kB, S, 0, 9), [&](LockStatus s) { b = s; })),
+            kQueued);
+  EXPECT_EQ(m->Counters().waiters, 2u);
+  EXPECT_EQ(St(m->Lock(Reclaim(Req(1, n1_, S, 50, 59)))), kOk);
+  EXPECT_EQ(St(m->Unlock(Req(1, n1_, S, 50, 59))), kOk);
+  EXPECT_TRUE(m->InGrace());
+  EXPECT_FALSE(a.has_value());
+  EXPECT_FALSE(b.has_value());
+  m->EndGrace();
+  ASSERT_TRUE(a.has_value());
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(*a, LockStatus::kGranted);
+  EXPECT_EQ(*b, LockStatus::kGranted);
+  EXPECT_EQ(Held(*m), (Strings{"f1 1/0/A X[0,9]", "f2 1/0/B S[0,9]"}));
+
+  // Ended by time: the daemon's grace timer calls InGrace().
+  m.reset();
+  m = Boot();
+  ASSERT_TRUE(m->StrictGrace());
+  std::optional<LockStatus> c;
+  ASSERT_EQ(St(m->Lock(Req(3, kA, X, 0, 9), [&](LockStatus s) { c = s; })),
+            kQueued);
+  clock_.Advance(9 * kNanosPerSecond);
+  EXPECT_TRUE(m->InGrace());
+  EXPECT_FALSE(c.has_value());
+  clock_.Advance(2 * kNanosPerSecond);
+  EXPECT_FALSE(m->InGrace());
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(*c, LockStatus::kGranted);
+}
+
 TEST_F(LockRestartTest, FailedSaveGrantsNothing) {
   auto m = Boot();
   store_.FailNextSave();
