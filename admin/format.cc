@@ -169,9 +169,15 @@ std::string FormatGrace(const Json& response) {
     if (Bool(response, "ended")) s = "grace ended";
     return s + "\n";
   }
-  return "in grace: " + std::to_string(Uint(response, "unreclaimed")) +
-         " unreclaimed lock(s), ends in " +
-         FormatAge(Uint(response, "ends_in_ms")) + "\n";
+  std::string s = "in grace: " + std::to_string(Uint(response, "unreclaimed")) +
+                  " unreclaimed lock(s), ends in " +
+                  FormatAge(Uint(response, "ends_in_ms")) + "\n";
+  if (Bool(response, "strict")) {
+    s += "strict: every new lock is refused until grace ends (reclaims "
+         "only), because " +
+         Str(response, "strict_reason") + "\n";
+  }
+  return s;
 }
 
 std::string FormatRelease(const Json& response) {

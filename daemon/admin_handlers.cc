@@ -443,6 +443,10 @@ Json AdminHandler::Grace(const Json& req) {
   r["in_grace"] = in;
   r["unreclaimed"] = in ? c.unreclaimed : 0;
   r["ends_in_ms"] = in ? AgeMs(lm->GraceEnd(), now) : 0;
+  // Strict: every new lock is refused until grace ends; the reason says
+  // which crash may have lost lock records.
+  r["strict"] = in && lm->StrictGrace();
+  r["strict_reason"] = in && lm->StrictGrace() ? lm->StrictGraceReason() : "";
   return r;
 }
 

@@ -61,7 +61,17 @@ Status Backend::Start() {
   lo.limits.per_client = config_.lock_max_per_client;
   lo.limits.total = config_.lock_max_total;
   if (config_.store != "memory") {
-    lock_store_ = NewMetadataLockStore(md_.get(), config_.lock_write_behind);
+    LockStoreOptions so;
+    if (!ParseLockPersist(config_.lock_persist, &so.persist)) {
+      return Status::Invalid("locks.persist " + config_.lock_persist);
+    }
+    so.boot_id = CurrentBootId();
+    if (so.boot_id.empty()) {
+      CFS_LOG_WARN(
+          "lock store: no boot id (/proc/sys/kernel/random/boot_id): a host "
+          "crash cannot be told from a daemon crash at the next start");
+    }
+    lock_store_ = NewMetadataLockStore(md_.get(), std::move(so));
     lo.store = lock_store_.get();
   }
   locks_ = std::make_unique<locking::LockManager>(lo);
@@ -92,6 +102,11 @@ Status Backend::Start() {
     });
   }
   return Status::Ok();
+}
+
+Status Backend::Stop() {
+  if (!lock_store_) return Status::Ok();
+  return lock_store_->MarkCleanStop();
 }
 
 Backend::~Backend() {

@@ -34,6 +34,9 @@ class Backend {
   // reclaims files left unlinked-while-open by the previous run, and starts
   // the lock manager (restoring durable locks; grace if there were any).
   Status Start();
+  // At a clean stop, after the front ends stopped: writes every lock record
+  // and marks the run as stopped cleanly (daemon/lock_store.h).
+  Status Stop();
 
   MetadataStore* metadata() { return md_.get(); }
   ContentStore* content() { return content_.get(); }

@@ -358,6 +358,8 @@ constexpr KeySpec kRootKeys[] = {
 };
 
 constexpr uint64_t kMaxU64 = std::numeric_limits<uint64_t>::max();
+constexpr std::string_view kLockPersistModes[] = {"written", "synced",
+                                                  "behind"};
 constexpr KeySpec kLockKeys[] = {
     {"grace_period", SetUnsigned<&Config::lock_grace_seconds, 0, 86400>,
      EmitPlain<&Config::lock_grace_seconds>},
@@ -367,8 +369,8 @@ constexpr KeySpec kLockKeys[] = {
      EmitPlain<&Config::lock_max_per_client>},
     {"max_total", SetUnsigned<&Config::lock_max_total, 1, kMaxU64>,
      EmitPlain<&Config::lock_max_total>},
-    {"write_behind", SetBool<&Config::lock_write_behind>,
-     EmitBool<&Config::lock_write_behind>},
+    {"persist", SetChoice<&Config::lock_persist, kLockPersistModes>,
+     EmitPlain<&Config::lock_persist>},
 };
 
 constexpr KeySpec kMountKeys[] = {

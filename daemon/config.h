@@ -51,17 +51,19 @@ struct Config {
   // store keeps open at once (>= 1).
   uint64_t max_open_fds = 1024;
   // Section `locks:` (keys grace_period, max_per_file, max_per_client,
-  // max_total, write_behind): the lock manager's grace period after a restart
+  // max_total, persist): the lock manager's grace period after a restart
   // (seconds) and its limits (a request beyond one gets "no resources").
   uint64_t lock_grace_seconds = 90;
   uint64_t lock_max_per_file = 1 << 20;
   uint64_t lock_max_per_client = 1 << 20;
   uint64_t lock_max_total = 1 << 24;
-  // `locks.write_behind`: NLM lock records are committed behind the reply
-  // (within ~10 ms, one batch at a time) instead of before it. Faster lock
-  // calls; a crash can lose the newest grants (their holders are told to
-  // reclaim, but another locker may take those ranges during grace).
-  bool lock_write_behind = false;
+  // `locks.persist`: how an NLM lock record change is made durable before
+  // the reply (daemon/lock_store.h): "written" (in the store before the
+  // reply, synced within ~10 ms; survives a daemon crash, a host crash makes
+  // the next grace strict), "synced" (fsynced before the reply) or "behind"
+  // (committed within ~10 ms after the reply; any crash makes the next
+  // grace strict).
+  std::string lock_persist = "written";
   // Section `mount:` (keys enabled, path, allow_other, entry_timeout_ms,
   // attr_timeout_ms, kernel_cache, enforce_share_modes): the local FUSE
   // mount. `path` resolves like data_dir and is absolute after parsing.

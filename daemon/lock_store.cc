@@ -1,8 +1,10 @@
 #include "daemon/lock_store.h"
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
-#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -11,13 +13,100 @@
 #include "util/log.h"
 
 namespace concordfs {
+
+const char* LockPersistName(LockPersist p) {
+  switch (p) {
+    case LockPersist::kWritten:
+      return "written";
+    case LockPersist::kSynced:
+      return "synced";
+    case LockPersist::kBehind:
+      return "behind";
+  }
+  return "?";
+}
+
+bool ParseLockPersist(std::string_view s, LockPersist* out) {
+  for (LockPersist p :
+       {LockPersist::kWritten, LockPersist::kSynced, LockPersist::kBehind}) {
+    if (s == LockPersistName(p)) {
+      *out = p;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string EncodeRunMarker(const RunMarker& m) {
+  std::string v;
+  PutU8(&v, 1);  // format
+  PutU8(&v, m.running ? 1 : 0);
+  PutU8(&v, static_cast<uint8_t>(m.persist));
+  PutU8(&v, static_cast<uint8_t>(m.sync));
+  PutBytes(&v, m.boot_id);
+  return v;
+}
+
+bool DecodeRunMarker(std::string_view v, RunMarker* out) {
+  Decoder d(v);
+  if (d.U8() != 1) return false;
+  const uint8_t running = d.U8(), persist = d.U8(), sync = d.U8();
+  std::string_view boot = d.Bytes();
+  if (!d.done() || running > 1 ||
+      persist > static_cast<uint8_t>(LockPersist::kBehind) ||
+      sync > static_cast<uint8_t>(SyncPolicy::kNone)) {
+    return false;
+  }
+  out->running = running == 1;
+  out->persist = static_cast<LockPersist>(persist);
+  out->sync = static_cast<SyncPolicy>(sync);
+  out->boot_id = std::string(boot);
+  return true;
+}
+
+std::string StrictGraceReasonFor(const std::optional<RunMarker>& previous,
+                                 std::string_view boot_id) {
+  if (!previous || !previous->running) return {};  // new store, clean stop
+  const RunMarker& p = *previous;
+  if (p.persist == LockPersist::kBehind) {
+    return "the previous run did not stop cleanly and wrote lock records "
+           "behind (locks.persist: behind): grants of its last ~10 ms may "
+           "be lost";
+  }
+  const bool unsynced =
+      p.persist == LockPersist::kWritten || p.sync == SyncPolicy::kNone;
+  if (unsynced && p.boot_id != boot_id) {
+    return "the host went down while the previous run was serving (boot id " +
+           p.boot_id + " then, " + std::string(boot_id) +
+           " now) and its lock records were not synced at once "
+           "(locks.persist: " +
+           LockPersistName(p.persist) + ", sync: " + SyncPolicyName(p.sync) +
+           "): its last grants may be lost";
+  }
+  return {};
+}
+
+std::string CurrentBootId() {
+  if (const char* e = std::getenv("CONCORDFS_BOOT_ID"); e && *e) return e;
+  std::ifstream f("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(f, id);
+  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
 namespace {
 
 class MetadataLockStore : public locking::LockStore {
  public:
-  MetadataLockStore(MetadataStore* md, bool write_behind)
-      : md_(md), write_behind_(write_behind), writer_([this] {
-          if (write_behind_) WriterLoop();
+  MetadataLockStore(MetadataStore* md, LockStoreOptions opts)
+      : md_(md),
+        opts_(std::move(opts)),
+        syncs_(opts_.persist == LockPersist::kWritten &&
+               md->sync_policy() != SyncPolicy::kNone),
+        thread_([this] {
+          if (opts_.persist == LockPersist::kBehind) WriterLoop();
+          if (syncs_) SyncerLoop();
         }) {}
 
   ~MetadataLockStore() override {
@@ -26,23 +115,31 @@ class MetadataLockStore : public locking::LockStore {
       stop_ = true;
     }
     work_cv_.notify_one();
-    writer_.join();  // the writer drains the queue before it exits
+    thread_.join();  // the writer drains its queue, the syncer syncs
   }
 
   Status Save(const std::vector<locking::PersistedLocks>& changes) override {
-    if (!write_behind_) {
-      // Written through: committed (synced under sync: batch/always, where
-      // LevelDB groups concurrent synced writers) before the caller
-      // replies.
-      Pending batch;
+    if (opts_.persist != LockPersist::kBehind) {
+      // Written through before the caller replies: synced now (synced, by
+      // LevelDB's group commit) or by the syncer within kGather (written).
+      MetadataBatch b;
+      bool grows = false;
       for (const auto& c : changes) {
         std::string key = keys::TagPrefix(keys::kLockRecord) +
                           locking::EncodeOwnerKey(c.file, c.owner);
-        std::optional<std::string> value;
-        if (!c.locks.empty()) value = locking::EncodeLocks(c.locks);
-        batch[std::move(key)] = std::move(value);
+        if (c.locks.empty()) {
+          b.Delete(std::move(key));
+        } else {
+          grows = true;
+          b.Put(std::move(key), locking::EncodeLocks(c.locks));
+        }
       }
-      return Commit(batch);
+      // Only a grant must reach the disk (see Commit).
+      b.set_durable(grows);
+      b.set_sync_deferred(opts_.persist == LockPersist::kWritten);
+      CFS_RETURN_IF_ERROR(md_->Write(b));
+      if (grows && syncs_) ArmSyncer();
+      return Status::Ok();
     }
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -64,7 +161,10 @@ class MetadataLockStore : public locking::LockStore {
   }
 
   Status Flush() override {
-    if (!write_behind_) return Status::Ok();
+    if (opts_.persist == LockPersist::kWritten) {
+      return syncs_ ? md_->Sync() : Status::Ok();
+    }
+    if (opts_.persist != LockPersist::kBehind) return Status::Ok();
     std::unique_lock<std::mutex> l(mu_);
     const uint64_t target = queued_;
     if (written_ >= target) return last_error_;
@@ -90,6 +190,8 @@ class MetadataLockStore : public locking::LockStore {
     return inner;
   }
 
+  // Also reads the previous run's marker (for StrictGraceReason) and
+  // records this run as running, in the epoch's synced batch.
   Result<uint64_t> NextEpoch() override {
     std::string key = keys::TagPrefix(keys::kLockEpoch);
     std::string v;
@@ -102,21 +204,96 @@ class MetadataLockStore : public locking::LockStore {
     } else if (st.code() != ENOENT) {
       return st;
     }
+    std::optional<RunMarker> previous;
+    st = md_->Get(keys::TagPrefix(keys::kRunMarker), &v);
+    if (st.ok()) {
+      RunMarker m;
+      if (!DecodeRunMarker(v, &m)) return Status::Corruption("run marker");
+      previous = m;
+    } else if (st.code() != ENOENT) {
+      return st;
+    }
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      strict_reason_ = StrictGraceReasonFor(previous, opts_.boot_id);
+    }
     ++epoch;
     std::string nv;
     PutU64(&nv, epoch);
     MetadataBatch b;
     b.Put(key, nv);
+    b.Put(keys::TagPrefix(keys::kRunMarker), EncodeRunMarker(Marker(true)));
     CFS_RETURN_IF_ERROR(md_->Write(b));
-    CFS_RETURN_IF_ERROR(md_->Sync());
+    CFS_RETURN_IF_ERROR(md_->Sync());  // also under sync: none
     return epoch;
+  }
+
+  std::string StrictGraceReason() override {
+    std::lock_guard<std::mutex> l(mu_);
+    return strict_reason_;
+  }
+
+  Status MarkCleanStop() override {
+    CFS_RETURN_IF_ERROR(Flush());
+    MetadataBatch b;
+    b.Put(keys::TagPrefix(keys::kRunMarker), EncodeRunMarker(Marker(false)));
+    CFS_RETURN_IF_ERROR(md_->Write(b));
+    return md_->Sync();
   }
 
  private:
   using Pending = std::unordered_map<std::string, std::optional<std::string>>;
 
-  // How long the writer collects saves after the first one of a batch.
+  // How long the writer collects saves after the first one of a batch, and
+  // the syncer waits after the first unsynced write.
   static constexpr std::chrono::milliseconds kGather{10};
+
+  RunMarker Marker(bool running) const {
+    RunMarker m;
+    m.running = running;
+    m.persist = opts_.persist;
+    m.sync = md_->sync_policy();
+    m.boot_id = opts_.boot_id;
+    return m;
+  }
+
+  // Called after a written-through grant's store write returned. The
+  // flag is read without the mutex: only the first save after each sync
+  // takes it. The syncer clears the flag before it syncs, so a write that
+  // found the flag set completed before the clear and that sync covers it.
+  void ArmSyncer() {
+    if (sync_armed_.load()) return;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (sync_armed_.load()) return;
+      sync_armed_.store(true);
+    }
+    work_cv_.notify_one();
+  }
+
+  // Makes written-through lock records durable: kGather after the first
+  // unsynced write, one Sync() (a synced empty LevelDB write, which syncs
+  // the log holding every earlier write), then waits for the next one.
+  void SyncerLoop() {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      work_cv_.wait(l, [&] { return stop_ || sync_armed_.load(); });
+      if (!sync_armed_.load()) return;  // stopping, all synced
+      work_cv_.wait_for(l, kGather, [&] { return stop_; });
+      sync_armed_.store(false);
+      l.unlock();
+      Status st = md_->Sync();
+      l.lock();
+      if (!st.ok()) {
+        CFS_LOG_ERROR("syncing durable locks failed (will retry): {}",
+                      st.ToString());
+        sync_armed_.store(true);
+        if (stop_) return;
+        work_cv_.wait_for(l, std::chrono::milliseconds(100),
+                          [&] { return stop_; });
+      }
+    }
+  }
 
   // Commits whatever is queued, one batch at a time, until stopped with
   // nothing left: it waits kGather after the first queued save (or less,
@@ -168,7 +345,8 @@ class MetadataLockStore : public locking::LockStore {
     // comes back at restart, its owner does not reclaim it, and it is
     // dropped when grace ends). Under sync: batch a durable batch is
     // synced (grouped by LevelDB with concurrent synced writers); sync: none
-    // promises nothing across a crash, for locks as for everything else.
+    // promises nothing across a host crash, for locks as for everything
+    // else.
     bool grows = false;
     for (const auto& [key, value] : batch) {
       if (value) {
@@ -183,9 +361,10 @@ class MetadataLockStore : public locking::LockStore {
   }
 
   MetadataStore* md_;
-  const bool write_behind_;
+  const LockStoreOptions opts_;
+  const bool syncs_;  // written, with a sync policy that syncs: a syncer
   std::mutex mu_;
-  std::condition_variable work_cv_;  // pending_ non-empty, or stop_
+  std::condition_variable work_cv_;  // pending_ non-empty, armed, or stop_
   std::condition_variable done_cv_;  // written_ advanced
   Pending pending_;                  // GUARDED_BY(mu_): key -> value/delete
   uint64_t queued_ = 0;              // GUARDED_BY(mu_): Save calls so far
@@ -194,14 +373,18 @@ class MetadataLockStore : public locking::LockStore {
   bool stop_ = false;                // GUARDED_BY(mu_)
   bool armed_ = false;               // GUARDED_BY(mu_): writer woken
   bool flush_ = false;               // GUARDED_BY(mu_): Flush() is waiting
-  std::thread writer_;               // last: starts after the fields above
+  // Written under mu_, read also without it (ArmSyncer's fast path): an
+  // unsynced grant is waiting for the syncer.
+  std::atomic<bool> sync_armed_{false};
+  std::string strict_reason_;  // GUARDED_BY(mu_)
+  std::thread thread_;         // last: starts after the fields above
 };
 
 }  // namespace
 
-std::unique_ptr<locking::LockStore> NewMetadataLockStore(MetadataStore* md,
-                                                         bool write_behind) {
-  return std::make_unique<MetadataLockStore>(md, write_behind);
+std::unique_ptr<locking::LockStore> NewMetadataLockStore(
+    MetadataStore* md, LockStoreOptions opts) {
+  return std::make_unique<MetadataLockStore>(md, std::move(opts));
 }
 
 }  // namespace concordfs

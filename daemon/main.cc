@@ -291,9 +291,12 @@ int RunDaemon(const Args& args, const Config& config) {
   if (!config.log_levels.empty()) {
     CFS_LOG_INFO("log level {}", DescribeLogLevels());
   }
-  CFS_LOG_INFO(
-      "lock manager: boot epoch {}, {}", backend.locks()->epoch(),
-      backend.locks()->InGrace() ? "in grace period" : "no grace needed");
+  CFS_LOG_INFO("lock manager: boot epoch {}, {}, lock records {}",
+               backend.locks()->epoch(),
+               backend.locks()->StrictGrace() ? "in STRICT grace period"
+               : backend.locks()->InGrace()   ? "in grace period"
+                                              : "no grace needed",
+               config.lock_persist);
   std::unique_ptr<FuseFrontend> fuse;
   if (config.mount_enabled) {
     FuseOptions fo;
@@ -396,6 +399,9 @@ int RunDaemon(const Args& args, const Config& config) {
   if (smb) smb->Stop();
   if (nfs) nfs->Stop();
   if (fuse) fuse->Stop();
+  st = backend.Stop();
+  if (!st.ok())
+    CFS_LOG_WARN("recording the clean stop failed: {}", st.ToString());
   st = backend.metadata()->Sync();
   if (!st.ok()) CFS_LOG_WARN("final sync failed: {}", st.ToString());
   CFS_LOG_INFO("stopped cleanly");

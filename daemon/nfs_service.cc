@@ -30,11 +30,11 @@ Status NfsService::Start() {
                                                codec_.get());
   CFS_ASSIGN_OR_RETURN(nsm_state_, rpc::NsmState::Open(c.data_dir));
   rpc::NlmOptions lo;
-  // A grant waits for its record's fsync (written through under sync:
-  // batch/always) unless the lock store writes behind (locks.write_behind)
-  // or nothing is synced; then every NLM call is answered on its
-  // connection's thread.
-  lo.durable_grants = !c.lock_write_behind && c.sync != SyncPolicy::kNone;
+  // A grant waits for its record's fsync only with `locks.persist: synced`
+  // under sync: batch/always. Otherwise (the record is written, not synced,
+  // before the reply; or written behind; or nothing is synced) every NLM
+  // call is answered on its connection's thread.
+  lo.durable_grants = c.lock_persist == "synced" && c.sync != SyncPolicy::kNone;
   lo.granted_attempts = 5;
   lo.granted_timeout = std::chrono::milliseconds(
       std::max<uint64_t>(c.nfs_grant_timeout_ms / 5, 20));

@@ -52,7 +52,9 @@ commands:
         go too.
   grace status|end
         the restart grace period: whether it is on, unreclaimed locks,
-        time left; `end` ends it now (unreclaimed locks are dropped).
+        time left, whether it is strict (every new lock refused, after a
+        crash that may have lost lock records) and why; `end` ends it now
+        (unreclaimed locks are dropped).
   status
         what is served where (mount point, NFS/SMB ports, exports,
         shares), uptime, store health, lock counts.

@@ -113,6 +113,14 @@ TEST(AdminFormatTest, GraceAndRelease) {
   EXPECT_EQ(FormatGrace(Json{
                 {"in_grace", true}, {"unreclaimed", 3}, {"ends_in_ms", 61000}}),
             "in grace: 3 unreclaimed lock(s), ends in 1m01s\n");
+  EXPECT_EQ(FormatGrace(Json{{"in_grace", true},
+                             {"unreclaimed", 0},
+                             {"ends_in_ms", 2000},
+                             {"strict", true},
+                             {"strict_reason", "the host went down"}}),
+            "in grace: 0 unreclaimed lock(s), ends in 2.0s\n"
+            "strict: every new lock is refused until grace ends (reclaims "
+            "only), because the host went down\n");
   EXPECT_EQ(FormatRelease(Json{
                 {"released", 2}, {"cancelled", 1}, {"target", "client c1"}}),
             "released 2 lock(s) and 1 waiter(s) of client c1\n");

@@ -440,7 +440,7 @@ TEST(ConfigTest, DumpText) {
             "  max_per_file: 1048576\n"
             "  max_per_client: 1048576\n"
             "  max_total: 16777216\n"
-            "  write_behind: false\n"
+            "  persist: written\n"
             "mount:\n"
             "  enabled: true\n"
             "  path: \"/var/lib/concordfs-mnt\"\n"
@@ -601,6 +601,21 @@ TEST(ConfigTest, LockSection) {
   EXPECT_EQ(Error("locks: {max_total: 0}"),
             "c.yaml:1:20: bad value '0' for 'locks.max_total': expected an "
             "integer from 1 to 18446744073709551615");
+  // How lock records are persisted: written before the reply by default.
+  EXPECT_EQ(c->lock_persist, "written");
+  for (const char* mode : {"written", "synced", "behind"}) {
+    Result<Config> m = Parse(std::string("locks: {persist: ") + mode + "}");
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    EXPECT_EQ(m->lock_persist, mode);
+    EXPECT_NE(DumpConfig(*m).find(std::string("  persist: ") + mode + "\n"),
+              std::string::npos);
+  }
+  EXPECT_EQ(Error("locks: {persist: sync}"),
+            "c.yaml:1:18: bad value 'sync' for 'locks.persist': expected "
+            "written, synced or behind");
+  // The boolean it replaced is gone.
+  EXPECT_NE(Error("locks: {write_behind: true}").find("unknown key"),
+            std::string::npos);
 }
 
 TEST(ConfigTest, AdminSection) {

@@ -1,11 +1,14 @@
 // The lock manager's persistence on the real LevelDB metadata store: locks
 // and the boot epoch survive closing and reopening the store, and a
-// restarted manager restores them into a grace period.
+// restarted manager restores them into a grace period, strict when the run
+// marker says records may have been lost. Open() without CleanStop() is a
+// crash of the daemon; a different boot id, one of the host.
 #include "daemon/lock_store.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -39,9 +42,9 @@ class MetadataLockStoreTest : public ::testing::Test {
     manager_.reset();
     store_.reset();
     md_.reset();
-    md_ = std::move(OpenLevelDbStore(dir_, SyncPolicy::kBatch)).value();
+    md_ = std::move(OpenLevelDbStore(dir_, sync_)).value();
     ASSERT_TRUE(md_->Initialize().ok());
-    store_ = NewMetadataLockStore(md_.get(), write_behind_);
+    store_ = NewMetadataLockStore(md_.get(), opts_);
     LockManagerOptions o;
     o.store = store_.get();
     o.clock = &clock_;
@@ -72,7 +75,14 @@ class MetadataLockStoreTest : public ::testing::Test {
     return n;
   }
 
-  bool write_behind_ = false;
+  // A clean stop, then a start.
+  void CleanStopAndOpen() {
+    ASSERT_TRUE(store_->MarkCleanStop().ok());
+    Open();
+  }
+
+  LockStoreOptions opts_{LockPersist::kWritten, "boot-1"};
+  SyncPolicy sync_ = SyncPolicy::kBatch;
   std::string dir_;
   ManualClock clock_;
   std::unique_ptr<MetadataStore> md_;
@@ -124,21 +134,25 @@ TEST_F(MetadataLockStoreTest, UnreclaimedLocksDroppedAtGraceTimeout) {
   EXPECT_EQ(locks[0].lock.owner.owner, "c");
 }
 
-// By default a grant is in the store when the lock call returns (before
-// the NLM reply), and so is an unlock.
+// By default (written) and when synced, a grant is in the store when the
+// lock call returns (before the NLM reply), and so is an unlock.
 TEST_F(MetadataLockStoreTest, WrittenThroughBeforeTheCallReturns) {
-  ASSERT_EQ(manager_->Lock(Nlm("a", 0, 10)).status, LockStatus::kGranted);
-  EXPECT_EQ(RecordCount(), 1);
-  ASSERT_EQ(manager_->Unlock(Nlm("a", 0, 10)), LockStatus::kGranted);
-  EXPECT_EQ(RecordCount(), 0);
+  for (LockPersist mode : {LockPersist::kWritten, LockPersist::kSynced}) {
+    opts_.persist = mode;
+    Open();
+    ASSERT_EQ(manager_->Lock(Nlm("a", 0, 10)).status, LockStatus::kGranted);
+    EXPECT_EQ(RecordCount(), 1) << LockPersistName(mode);
+    ASSERT_EQ(manager_->Unlock(Nlm("a", 0, 10)), LockStatus::kGranted);
+    EXPECT_EQ(RecordCount(), 0) << LockPersistName(mode);
+  }
 }
 
-// With locks.write_behind, saves are written behind: a grant reaches the
+// With locks.persist: behind, saves are written behind: a grant reaches the
 // store shortly after the lock call returns, with nobody calling Flush (the
 // bound asserted here is loose: the machine may be loaded; the writer's own
 // pause is 10 ms).
 TEST_F(MetadataLockStoreTest, GrantReachesTheStoreWithoutFlush) {
-  write_behind_ = true;
+  opts_.persist = LockPersist::kBehind;
   Open();
   std::string p = keys::TagPrefix(keys::kLockRecord);
   auto count = [&] {
@@ -172,7 +186,7 @@ TEST_F(MetadataLockStoreTest, GrantReachesTheStoreWithoutFlush) {
 
 TEST_F(MetadataLockStoreTest, LockRecordsDoNotDisturbFsckKeys) {
   ASSERT_EQ(manager_->Lock(Nlm("a", 0, 10)).status, LockStatus::kGranted);
-  ASSERT_TRUE(store_->Flush().ok());  // records are written behind
+  ASSERT_TRUE(store_->Flush().ok());
   int lock_keys = 0;
   std::string p = keys::TagPrefix(keys::kLockRecord);
   ASSERT_TRUE(md_->Scan(p, p,
@@ -182,6 +196,176 @@ TEST_F(MetadataLockStoreTest, LockRecordsDoNotDisturbFsckKeys) {
                         })
                   .ok());
   EXPECT_EQ(lock_keys, 1);
+}
+
+// Which restarts make grace strict, end to end through the run marker: a
+// daemon crash (same boot id) or a clean stop never with `written`; a host
+// crash (new boot id) with `written`; any crash with `behind`; never with
+// `synced` (under sync: batch).
+TEST_F(MetadataLockStoreTest, StrictGraceAfterCrashesThatMayLoseRecords) {
+  struct Case {
+    LockPersist mode;
+    bool clean;
+    const char* next_boot;
+    bool strict;
+  };
+  const Case cases[] = {
+      {LockPersist::kWritten, false, "boot-1", false},
+      {LockPersist::kWritten, false, "boot-2", true},
+      {LockPersist::kWritten, true, "boot-2", false},
+      {LockPersist::kSynced, false, "boot-2", false},
+      {LockPersist::kBehind, false, "boot-1", true},
+      {LockPersist::kBehind, true, "boot-1", false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(LockPersistName(c.mode)) +
+                 (c.clean ? " clean stop, " : " crash, ") + c.next_boot);
+    opts_ = {c.mode, "boot-1"};
+    Open();  // the run that stops (the previous case's marker is irrelevant)
+    ASSERT_EQ(manager_->Lock(Nlm("a", 0, 10)).status, LockStatus::kGranted);
+    if (c.clean) {
+      ASSERT_TRUE(store_->MarkCleanStop().ok());
+    }
+    opts_.boot_id = c.next_boot;
+    Open();
+    EXPECT_EQ(manager_->StrictGrace(), c.strict);
+    EXPECT_EQ(store_->StrictGraceReason().empty(), !c.strict);
+    // The lock is restored in every case (the store outlived the "crash").
+    std::vector<locking::LockInfo> locks;
+    manager_->List(&locks, nullptr);
+    ASSERT_EQ(locks.size(), 1u);
+    EXPECT_TRUE(locks[0].lock.restored);
+    // Strict: a lock that conflicts with nothing is refused too.
+    LockRequest other = Nlm("b", 100, 10);
+    other.file = 43;
+    EXPECT_EQ(manager_->Lock(other).status,
+              c.strict ? LockStatus::kGrace : LockStatus::kGranted);
+    LockRequest ra = Nlm("a", 0, 10);
+    ra.reclaim = true;
+    EXPECT_EQ(manager_->Lock(ra).status, LockStatus::kGranted);
+    manager_->EndGrace();
+    if (!c.strict) manager_->Unlock(other);
+    manager_->Unlock(Nlm("a", 0, 10));
+    ASSERT_TRUE(store_->MarkCleanStop().ok());
+  }
+}
+
+// The decision itself, including sync: none (nothing synced in any mode).
+TEST(StrictGraceReasonTest, FromThePreviousRunMarker) {
+  EXPECT_EQ(StrictGraceReasonFor(std::nullopt, "b"), "");  // new store
+  RunMarker m{true, LockPersist::kWritten, SyncPolicy::kBatch, "a"};
+  EXPECT_EQ(StrictGraceReasonFor(m, "a"), "");
+  std::string r = StrictGraceReasonFor(m, "b");
+  EXPECT_NE(r.find("host went down"), std::string::npos) << r;
+  EXPECT_NE(r.find("boot id a then, b now"), std::string::npos) << r;
+  m.running = false;
+  EXPECT_EQ(StrictGraceReasonFor(m, "b"), "");
+  m = {true, LockPersist::kSynced, SyncPolicy::kBatch, "a"};
+  EXPECT_EQ(StrictGraceReasonFor(m, "b"), "");
+  m.sync = SyncPolicy::kAlways;
+  EXPECT_EQ(StrictGraceReasonFor(m, "b"), "");
+  m.sync = SyncPolicy::kNone;
+  EXPECT_NE(StrictGraceReasonFor(m, "b"), "");
+  EXPECT_EQ(StrictGraceReasonFor(m, "a"), "");
+  m = {true, LockPersist::kBehind, SyncPolicy::kBatch, "a"};
+  EXPECT_NE(StrictGraceReasonFor(m, "a").find("behind"), std::string::npos);
+  m.running = false;
+  EXPECT_EQ(StrictGraceReasonFor(m, "a"), "");
+
+  // The marker's encoding round-trips; garbage is refused.
+  RunMarker in{true, LockPersist::kBehind, SyncPolicy::kNone, "0f-1e"}, out;
+  ASSERT_TRUE(DecodeRunMarker(EncodeRunMarker(in), &out));
+  EXPECT_TRUE(out.running);
+  EXPECT_EQ(out.persist, LockPersist::kBehind);
+  EXPECT_EQ(out.sync, SyncPolicy::kNone);
+  EXPECT_EQ(out.boot_id, "0f-1e");
+  EXPECT_FALSE(DecodeRunMarker("x", &out));
+  EXPECT_FALSE(DecodeRunMarker(EncodeRunMarker(in) + "z", &out));
+}
+
+TEST(CurrentBootIdTest, EnvironmentOverridesTheHostsForTests) {
+  ASSERT_EQ(unsetenv("CONCORDFS_BOOT_ID"), 0);
+  std::string host = CurrentBootId();
+  EXPECT_EQ(host.size(), 36u) << host;  // a UUID
+  EXPECT_EQ(host.find('\n'), std::string::npos);
+  ASSERT_EQ(setenv("CONCORDFS_BOOT_ID", "simulated-reboot", 1), 0);
+  EXPECT_EQ(CurrentBootId(), "simulated-reboot");
+  ASSERT_EQ(unsetenv("CONCORDFS_BOOT_ID"), 0);
+}
+
+// A metadata store that counts how `written` lock records are written and
+// synced (over the in-memory store).
+class CountingStore : public MetadataStore {
+ public:
+  explicit CountingStore(SyncPolicy p) : policy_(p) {}
+  Status Get(std::string_view k, std::string* v) override {
+    return inner_->Get(k, v);
+  }
+  Status Scan(std::string_view p, std::string_view s,
+              const std::function<bool(std::string_view, std::string_view)>& fn)
+      override {
+    return inner_->Scan(p, s, fn);
+  }
+  Status Write(const MetadataBatch& b) override {
+    bool locks = !b.ops().empty() && b.ops()[0].key[0] == keys::kLockRecord;
+    if (locks && !b.sync_deferred()) undeferred_lock_writes++;
+    return inner_->Write(b);
+  }
+  Status Sync() override {
+    syncs++;
+    return Status::Ok();
+  }
+  SyncPolicy sync_policy() const override { return policy_; }
+  std::string Describe() const override { return "counting"; }
+
+  std::atomic<int> syncs{0};
+  std::atomic<int> undeferred_lock_writes{0};
+
+ private:
+  SyncPolicy policy_;
+  std::unique_ptr<MetadataStore> inner_ = NewMemoryStore();
+};
+
+// `written`: no lock write is synced on the caller's path (not even under
+// sync: always); the syncer syncs once per 10 ms period at most, soon
+// after the first unsynced grant; under sync: none it never syncs.
+TEST(WrittenLockStoreTest, SyncedBehindTheCallerOncePerPeriod) {
+  for (SyncPolicy policy :
+       {SyncPolicy::kBatch, SyncPolicy::kAlways, SyncPolicy::kNone}) {
+    SCOPED_TRACE(SyncPolicyName(policy));
+    CountingStore md(policy);
+    ASSERT_TRUE(md.Initialize().ok());
+    auto store = NewMetadataLockStore(&md, {LockPersist::kWritten, "b"});
+    ASSERT_TRUE(store->NextEpoch().ok());
+    const int base = md.syncs;  // the epoch's own sync
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 200; ++i) {
+      locking::PersistedLocks p;
+      p.file = 1 + i;
+      p.owner.protocol = locking::Protocol::kNlm;
+      p.owner.owner = "o";
+      locking::Lock l;
+      l.owner = p.owner;
+      l.range = *locking::Range::FromPosix(0, 1);
+      l.durable = true;
+      p.locks.push_back(l);
+      ASSERT_TRUE(store->Save({p}).ok());
+    }
+    const auto saved = std::chrono::steady_clock::now() - start;
+    EXPECT_EQ(md.undeferred_lock_writes, 0);
+    if (policy == SyncPolicy::kNone) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      EXPECT_EQ(md.syncs, base);
+      continue;
+    }
+    // At most one sync per 10 ms period while saving.
+    EXPECT_LE(md.syncs - base, saved / std::chrono::milliseconds(10) + 1);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (md.syncs == base && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_GT(md.syncs, base) << "no sync after the grants";
+  }
 }
 
 }  // namespace
