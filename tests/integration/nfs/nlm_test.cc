@@ -29,6 +29,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -1080,14 +1081,14 @@ class NlmTest : public ::testing::Test {
     ASSERT_TRUE(nlm_.Connect(d_.port()));
   }
 
+  void TearDown() override { ::unsetenv("CONCORDFS_BOOT_ID"); }
+
   // Stops the daemon (cleanly, or with SIGKILL) and starts it again with
-  // a grace period of `grace_s` seconds.
-  void RestartWithGrace(bool crash, int grace_s) {
-    if (crash) {
-      // Lock records are written behind, on disk within a few ms of the
-      // grant (daemon/lock_store.h): a crash loses only locks granted in
-      // that window (their holders still reclaim them after SM_NOTIFY).
-      // The crash comes after it here, as for any lock held a while.
+  // a grace period of `grace_s` seconds. With `settle`, a crash comes 200
+  // ms after the last call, as for any lock held a while; without, right
+  // after the last reply.
+  void RestartWithGrace(bool crash, int grace_s, bool settle = true) {
+    if (crash && settle) {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     crash ? d_.Kill() : d_.Stop();
@@ -1103,6 +1104,26 @@ class NlmTest : public ::testing::Test {
     cfg.replace(at, end - at, "grace_period: " + std::to_string(grace_s));
     std::ofstream(cfg_path) << cfg;
     ASSERT_TRUE(d_.Restart());
+  }
+
+  // Runs concordctl (CFS_CTL_BIN) on the daemon's admin socket; its
+  // output.
+  std::string Ctl(const std::string& args) {
+    const char* bin = std::getenv("CFS_CTL_BIN");
+    if (bin == nullptr) {
+      ADD_FAILURE() << "set CFS_CTL_BIN to the concordctl binary";
+      return "";
+    }
+    std::string cmd = std::string(bin) + " --socket " + d_.dir() +
+                      "/data/admin.sock " + args + " 2>&1";
+    std::string out;
+    if (FILE* p = ::popen(cmd.c_str(), "r")) {
+      char buf[512];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+      ::pclose(p);
+    }
+    return out;
   }
 
   NfsDaemon d_;
@@ -1789,6 +1810,109 @@ TEST_F(NlmTest, BlockingLockDuringGraceIsRefused) {
   EXPECT_EQ(st, NLM4_DENIED_GRACE_PERIOD);
   if (st == NLM4_BLOCKED) nlm.Cancel(kC, fh_, 0, 10, true);
   EXPECT_EQ(nlm.Lock(kA, fh_, 0, 100, true, false, true), NLM4_GRANTED);
+}
+
+// ---- 6b. crashes right after a grant (locks.persist: written, the default)
+// The daemon inherits CONCORDFS_BOOT_ID: the same value across a restart is a
+// daemon-only crash, a different one a crash of the host (a reboot).
+
+TEST_F(NlmTest, DaemonKilledRightAfterTheGrantRestoresTheLock) {
+  ::setenv("CONCORDFS_BOOT_ID", "boot-a", 1);
+  StartDaemon(true);
+  ASSERT_EQ(nlm_.Lock(kA, fh_, 0, 100, true), NLM4_GRANTED);
+  RestartWithGrace(/*crash=*/true, 60, /*settle=*/false);
+  Nlm nlm;
+  ASSERT_TRUE(nlm.Connect(d_.port()));
+  // The grant's record was in the store before its reply: restored.
+  EXPECT_EQ(nlm.Lock(kC, fh_, 10, 10, true), NLM4_DENIED_GRACE_PERIOD);
+  {
+    LocalProcess local(path_);
+    ASSERT_TRUE(local.ok());
+    EXPECT_EQ(local.Do('S', F_WRLCK, 50, 1), EAGAIN);
+    // Not strict: a lock that conflicts with nothing restored is granted.
+    EXPECT_EQ(local.Do('S', F_WRLCK, 5000, 1), 0);
+  }
+  EXPECT_EQ(Ctl("grace status").find("strict"), std::string::npos);
+  EXPECT_EQ(nlm.Lock(kA, fh_, 0, 100, true, false, /*reclaim=*/true),
+            NLM4_GRANTED);
+  // Everything reclaimed: grace is over; A's lock is an ordinary lock.
+  EXPECT_EQ(Ctl("grace status"), "not in grace\n");
+  EXPECT_EQ(nlm.Lock(kC, fh_, 10, 10, true), NLM4_DENIED);
+}
+
+TEST_F(NlmTest, HostCrashMakesGraceStrictUntilItEnds) {
+  ::setenv("CONCORDFS_BOOT_ID", "boot-a", 1);
+  StartDaemon(true);
+  Fh g = MakeFile(d_.port(), "g");
+  ASSERT_FALSE(g.empty());
+  ASSERT_EQ(nlm_.Lock(kA, fh_, 0, 100, true), NLM4_GRANTED);
+  ::setenv("CONCORDFS_BOOT_ID", "boot-b", 1);  // the host rebooted
+  RestartWithGrace(/*crash=*/true, 60, /*settle=*/false);
+  EXPECT_NE(d_.Log().find("STRICT grace period"), std::string::npos)
+      << d_.Log();
+  Nlm nlm;
+  ASSERT_TRUE(nlm.Connect(d_.port()));
+  // Records of the last grants may be lost: nothing new, anywhere.
+  EXPECT_EQ(nlm.Lock(kC, g, 0, 10, true), NLM4_DENIED_GRACE_PERIOD);
+  int st = nlm.Lock(kC, g, 0, 10, true, /*block=*/true);
+  EXPECT_EQ(st, NLM4_DENIED_GRACE_PERIOD);
+  if (st == NLM4_BLOCKED) nlm.Cancel(kC, g, 0, 10, true);
+  LocalProcess local_g(mnt_ + "/g");
+  ASSERT_TRUE(local_g.ok());
+  EXPECT_EQ(local_g.Do('S', F_WRLCK, 0, 1), EAGAIN);
+  EXPECT_EQ(local_g.Do('S', F_RDLCK, 7000, 1), EAGAIN);
+  {
+    LocalProcess local(path_);
+    ASSERT_TRUE(local.ok());
+    EXPECT_EQ(local.Do('S', F_WRLCK, 5000, 1), EAGAIN);
+  }
+  // Reclaims are granted; with everything reclaimed grace stays strict.
+  EXPECT_EQ(nlm.Lock(kA, fh_, 0, 100, true, false, /*reclaim=*/true),
+            NLM4_GRANTED);
+  EXPECT_EQ(nlm.Lock(kB, g, 500, 10, true, false, /*reclaim=*/true),
+            NLM4_GRANTED);
+  EXPECT_EQ(nlm.Lock(kC, g, 0, 10, true), NLM4_DENIED_GRACE_PERIOD);
+  std::string status = Ctl("grace status");
+  EXPECT_NE(status.find("in grace"), std::string::npos) << status;
+  EXPECT_NE(status.find("strict"), std::string::npos) << status;
+  EXPECT_NE(status.find("host went down"), std::string::npos) << status;
+  // A local F_SETLKW waits for the end of grace.
+  local_g.Send('W', F_WRLCK, 100, 1);
+  EXPECT_EQ(local_g.Await(500).err, -1) << "F_SETLKW granted in strict grace";
+  std::string ended = Ctl("grace end");
+  EXPECT_EQ(ended, "grace ended\n");
+  EXPECT_EQ(local_g.Await(5000).err, 0) << "F_SETLKW not granted at grace end";
+  EXPECT_EQ(nlm.Lock(kC, g, 0, 10, true), NLM4_GRANTED);
+  EXPECT_EQ(local_g.Do('S', F_WRLCK, 200, 1), 0);
+  // The reclaimed locks are held.
+  EXPECT_EQ(nlm.Lock(kC, fh_, 0, 10, true), NLM4_DENIED);
+  EXPECT_EQ(nlm.Lock(kC, g, 505, 1, true), NLM4_DENIED);
+}
+
+TEST_F(NlmTest, CleanStopThenRebootIsNotStrict) {
+  ::setenv("CONCORDFS_BOOT_ID", "boot-a", 1);
+  StartDaemon(true);
+  Fh g = MakeFile(d_.port(), "g");
+  ASSERT_FALSE(g.empty());
+  ASSERT_EQ(nlm_.Lock(kA, fh_, 0, 100, true), NLM4_GRANTED);
+  ::setenv("CONCORDFS_BOOT_ID", "boot-b", 1);
+  RestartWithGrace(/*crash=*/false, 60);
+  EXPECT_EQ(d_.Log().find("STRICT grace period"), std::string::npos);
+  Nlm nlm;
+  ASSERT_TRUE(nlm.Connect(d_.port()));
+  EXPECT_EQ(nlm.Lock(kC, g, 0, 10, true), NLM4_GRANTED);
+  {
+    LocalProcess local(mnt_ + "/g");
+    ASSERT_TRUE(local.ok());
+    EXPECT_EQ(local.Do('S', F_WRLCK, 100, 1), 0);
+  }
+  std::string status = Ctl("grace status");
+  EXPECT_NE(status.find("in grace"), std::string::npos) << status;
+  EXPECT_EQ(status.find("strict"), std::string::npos) << status;
+  EXPECT_EQ(nlm.Lock(kC, fh_, 10, 10, true), NLM4_DENIED_GRACE_PERIOD);
+  EXPECT_EQ(nlm.Lock(kA, fh_, 0, 100, true, false, /*reclaim=*/true),
+            NLM4_GRANTED);
+  EXPECT_EQ(Ctl("grace status"), "not in grace\n");
 }
 
 // ---- 7. retransmissions (the duplicate request cache) ----
