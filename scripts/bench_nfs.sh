@@ -29,11 +29,19 @@
 # PARTS: comma-separated, from nfs,nlm (default both): `nlm` alone skips the
 # nfs_bench workloads. NLM_WORKLOADS (environment), when set, replaces the
 # NLM workload list (e.g. NLM_WORKLOADS=pairs for quick pair-rate runs; the
-# wakeup rows then read n/a).
+# wakeup rows then read n/a). LOCK_PERSIST (environment), when set, is the
+# daemons' `locks.persist` (written, synced or behind); unset, they run with
+# the default (written).
 set -euo pipefail
 build=$(cd "$1" && pwd)
 reps=${2:-3}
 parts=${3:-nfs,nlm}
+case "${LOCK_PERSIST:-}" in
+  ""|written|synced|behind) ;;
+  *) echo "LOCK_PERSIST must be written, synced or behind" >&2; exit 2 ;;
+esac
+locks_yaml=
+[ -z "${LOCK_PERSIST:-}" ] || locks_yaml="locks: {persist: $LOCK_PERSIST}"
 want() { [[ ",$parts," == *",$1,"* ]]; }
 bench=$build/bench/nfs_bench
 nlm_bench=$build/bench/nlm_bench  # optional: the NLM table
@@ -143,6 +151,7 @@ data_dir: $tmp/$1-data
 store: leveldb
 sync: $3
 log_level: warn
+$locks_yaml
 mount: $mount
 smb: {enabled: false}
 nfs:
@@ -340,6 +349,7 @@ python3 - "$tmp/nlm-results" "$reps" "$ganesha_local_iters" "$statd_mon" \
   "$statd_unmon" <<'PY'
 import json, math, os, statistics, sys
 folder, reps, g_local, mon, unmon = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+persist = os.environ.get("LOCK_PERSIST") or "written (default)"
 values, units = {}, {}
 for server in ("concordfs", "ganesha", "concordfs_none"):
     path = os.path.join(folder, server)
@@ -370,7 +380,7 @@ rows += [n for n in ("wakeup_local_timeouts", "wakeup_nlm_timeouts")
          if any(x for k, v in values.items() if k[1] == n for x in v)]
 print(f"\nNLM v4 through libnfs (1 TCP connection; GRANTED callbacks to the "
       f"bench's own NLM service): concordfs vs NFS-Ganesha, medians of {reps} "
-      f"runs")
+      f"runs; concordfs locks.persist: {persist}")
 print(f"{'workload':<20} {'concordfs':>10} {'ganesha':>10} {'ratio':>7}"
       f" {'cfs sync:none':>14} {'ratio':>7}  {'unit':<8} target: met? "
       f"(batch / none)")
