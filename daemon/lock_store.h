@@ -9,8 +9,11 @@
 //   reply, sent after it, never precedes the record. A daemon crash (kill -9)
 //   loses nothing. Under `sync: batch`/`always` a syncer thread makes the
 //   change durable 10 ms after the first unsynced change (one Sync() per
-//   period at most, never on the reply path). A host crash can lose the
-//   changes of those last ~10 ms.
+//   period at most, never on the reply path; a lock call whose write
+//   arrives during that fsync waits for it, since LevelDB serialises
+//   writers). A host crash can lose the changes of those last ~10 ms (and,
+//   when LevelDB has just switched to a new log file, those of the old log
+//   until its memtable is written out as a synced table).
 // - synced: Save() commits and (under `sync: batch`/`always`) fsyncs the
 //   change before it returns (LevelDB groups concurrent synced writers); a
 //   grant waits for its fsync. Nothing answered is lost, also when the host
