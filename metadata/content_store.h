@@ -40,6 +40,15 @@ class ContentStore {
   // range read as zeros.
   virtual Result<size_t> Read(InodeId id, uint64_t off, size_t len,
                               char* buf) = 0;
+  // An open descriptor of the stored bytes of `id` (offsets as for Read),
+  // for sending them without a copy (sendfile); `keep` holds it open while
+  // it lives. fd -1 when the store has no such descriptor (no content yet,
+  // or a store that does not keep files): then use Read.
+  struct FileRef {
+    std::shared_ptr<const void> keep;
+    int fd = -1;
+  };
+  virtual Result<FileRef> Ref(InodeId) { return FileRef{}; }
   // Writes all of `iov` at `off` (scatter/gather). ENOSPC when full, with
   // no partial effect visible beyond what the OS already wrote.
   virtual Status Write(InodeId id, uint64_t off, const struct iovec* iov,

@@ -18,6 +18,7 @@
 #include <list>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -94,6 +95,7 @@ class LocalContentStore final : public ContentStore {
   Result<size_t> Read(InodeId id, uint64_t off, size_t len, char* buf) override;
   Status Write(InodeId id, uint64_t off, const struct iovec* iov,
                int iovcnt) override;
+  Result<FileRef> Ref(InodeId id) override;
   Status Truncate(InodeId id, uint64_t size) override;
   Status PunchHole(InodeId id, uint64_t off, uint64_t len) override;
   Status Allocate(InodeId id, uint64_t off, uint64_t len) override;
@@ -130,6 +132,14 @@ class LocalContentStore final : public ContentStore {
   // Bumped by every Remove() after its unlink: a descriptor opened before
   // the bump may name an unlinked file and must not enter the cache.
   uint64_t remove_epoch_ = 0;
+  // Ids known to have no file (an open without create found none), so
+  // attribute reads of never-written files (st_blocks) skip the failing
+  // open(2). A create erases its id and bumps create_epoch_ after its open
+  // succeeded; a lookup that saw ENOENT records its id only if no create
+  // finished since it started, so a file that exists is never listed.
+  std::unordered_set<InodeId> absent_;
+  uint64_t create_epoch_ = 0;
+  static constexpr size_t kMaxAbsent = 1 << 16;  // then forgotten at once
 };
 
 std::string LocalContentStore::FanoutDir(InodeId id) const {
@@ -166,7 +176,7 @@ void LocalContentStore::DropCache() {
 }
 
 Result<FilePtr> LocalContentStore::Get(InodeId id, bool create) {
-  uint64_t epoch;
+  uint64_t epoch, create_epoch;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = index_.find(id);
@@ -174,7 +184,9 @@ Result<FilePtr> LocalContentStore::Get(InodeId id, bool create) {
       lru_.splice(lru_.begin(), lru_, it->second);
       return it->second->second;
     }
+    if (!create && absent_.count(id) > 0) return FilePtr();
     epoch = remove_epoch_;
+    create_epoch = create_epoch_;
   }
   std::string path = PathFor(id);
   int fd = OpenOnce(path, id, create);
@@ -183,7 +195,14 @@ Result<FilePtr> LocalContentStore::Get(InodeId id, bool create) {
     fd = OpenOnce(path, id, create);
   }
   if (fd < 0) {
-    if (errno == ENOENT && !create) return FilePtr();
+    if (errno == ENOENT && !create) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (create_epoch == create_epoch_) {
+        if (absent_.size() >= kMaxAbsent) absent_.clear();
+        absent_.insert(id);
+      }
+      return FilePtr();
+    }
     return ErrnoStatus(errno, "open", path);
   }
   auto file = std::make_shared<OpenFile>(fd, std::move(path));
@@ -191,6 +210,10 @@ Result<FilePtr> LocalContentStore::Get(InodeId id, bool create) {
   LruList evicted;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (create) {
+      absent_.erase(id);
+      ++create_epoch_;
+    }
     auto it = index_.find(id);
     if (it != index_.end()) {
       // Another thread opened it meanwhile; share its descriptor and let
@@ -228,6 +251,15 @@ Result<size_t> LocalContentStore::Read(InodeId id, uint64_t off, size_t len,
     done += static_cast<size_t>(n);
   }
   return done;
+}
+
+Result<ContentStore::FileRef> LocalContentStore::Ref(InodeId id) {
+  CFS_ASSIGN_OR_RETURN(FilePtr f, Get(id, false));
+  if (!f) return FileRef{};
+  FileRef r;
+  r.fd = f->fd();
+  r.keep = std::move(f);
+  return r;
 }
 
 Status LocalContentStore::WriteAll(const OpenFile& f, uint64_t off,
@@ -351,6 +383,10 @@ Status LocalContentStore::Sync(InodeId id) {
 }
 
 Status LocalContentStore::Remove(InodeId id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (absent_.erase(id) > 0) return Status::Ok();  // never had a file
+  }
   std::string path = PathFor(id);
   Status st;
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
@@ -371,10 +407,38 @@ Status LocalContentStore::Remove(InodeId id) {
 }
 
 Result<uint64_t> LocalContentStore::AllocatedBytes(InodeId id) {
-  CFS_ASSIGN_OR_RETURN(FilePtr f, Get(id, false));
-  if (!f) return uint64_t{0};
+  // A cached descriptor answers by fstat; otherwise one stat(2) of the path:
+  // listing a large directory with attributes neither opens every file nor
+  // churns the descriptor cache.
+  FilePtr f;
+  uint64_t create_epoch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(id);
+    if (it != index_.end()) {
+      f = it->second->second;
+    } else if (absent_.count(id) > 0) {
+      return uint64_t{0};
+    }
+    create_epoch = create_epoch_;
+  }
   struct stat st;
-  if (::fstat(f->fd(), &st) != 0) return ErrnoStatus(errno, "fstat", f->path());
+  if (f) {
+    if (::fstat(f->fd(), &st) != 0) {
+      return ErrnoStatus(errno, "fstat", f->path());
+    }
+  } else {
+    std::string path = PathFor(id);
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno != ENOENT) return ErrnoStatus(errno, "stat", path);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (create_epoch == create_epoch_) {  // see absent_
+        if (absent_.size() >= kMaxAbsent) absent_.clear();
+        absent_.insert(id);
+      }
+      return uint64_t{0};
+    }
+  }
   return static_cast<uint64_t>(st.st_blocks) * 512;
 }
 

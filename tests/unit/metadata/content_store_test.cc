@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -133,6 +134,42 @@ TEST_P(ContentStoreTest, UnwrittenIdHasNoContentAndCreatesNothing) {
   EXPECT_TRUE(ListIds(s()).empty());
   if (IsLocal()) {
     EXPECT_TRUE(FilesUnder(store_dir_).empty());
+  }
+}
+
+TEST_P(ContentStoreTest, IdFoundEmptyThenWrittenHasItsContent) {
+  // The local store remembers ids it found without a file; a later write
+  // must make them readable, sized and removable as usual.
+  const InodeId id = 0x77;
+  Result<uint64_t> none = s().AllocatedBytes(id);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+  EXPECT_EQ(Read(id, 0, 10), "");
+  Result<ContentStore::FileRef> before = s().Ref(id);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->fd, -1);
+  ASSERT_OK(s().Write(id, 0, std::string(10000, 'z')));
+  EXPECT_EQ(Read(id, 9998, 10), "zz");
+  Result<uint64_t> used = s().AllocatedBytes(id);
+  ASSERT_TRUE(used.ok());
+  EXPECT_GT(*used, 0u);
+  Result<ContentStore::FileRef> got = s().Ref(id);
+  ASSERT_TRUE(got.ok());
+  const ContentStore::FileRef ref = *got;
+  if (IsLocal()) {
+    ASSERT_GE(ref.fd, 0);
+    char c = 0;
+    EXPECT_EQ(::pread(ref.fd, &c, 1, 5), 1);
+    EXPECT_EQ(c, 'z');
+  }
+  EXPECT_EQ(ListIds(s()), std::vector<InodeId>{id});
+  ASSERT_OK(s().Remove(id));
+  EXPECT_TRUE(ListIds(s()).empty());
+  if (IsLocal()) {
+    // The reference still reads the removed file's bytes.
+    char c = 0;
+    EXPECT_EQ(::pread(ref.fd, &c, 1, 5), 1);
+    EXPECT_EQ(c, 'z');
   }
 }
 
