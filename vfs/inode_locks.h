@@ -5,11 +5,18 @@
 //
 // Metadata commits happen under these locks (like an inode lock in a kernel
 // filesystem); data reads and writes to the content store never do.
+//
+// InodeLocks also counts the LockedSets that are taking or holding stripes
+// (their sections end with an unsynced metadata write), so a group commit
+// can let them finish before it syncs (GroupCommit, vfs/group_commit.h).
 // Thread-safe.
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <initializer_list>
 #include <mutex>
 #include <vector>
@@ -28,20 +35,57 @@ class InodeLocks {
   }
   std::mutex& stripe(size_t i) { return stripes_[i]; }
 
+  // Counted sections (see LockedSet): entered before the first stripe is
+  // taken, left when the set is released.
+  void Enter() { busy_.fetch_add(1); }
+  void Leave() {
+    if (busy_.fetch_sub(1) == 1 && idle_waiters_.load() > 0) {
+      std::lock_guard<std::mutex> l(idle_mu_);
+      idle_cv_.notify_all();
+    }
+  }
+  // Waits until no counted section is open, or until `deadline`; true if
+  // it saw none.
+  bool WaitIdle(std::chrono::steady_clock::time_point deadline) {
+    if (busy_.load() == 0) return true;
+    idle_waiters_.fetch_add(1);
+    std::unique_lock<std::mutex> l(idle_mu_);
+    bool idle =
+        idle_cv_.wait_until(l, deadline, [&] { return busy_.load() == 0; });
+    idle_waiters_.fetch_sub(1);
+    return idle;
+  }
+
  private:
   std::array<std::mutex, kStripes> stripes_;
+  std::atomic<int> busy_{0};
+  std::atomic<int> idle_waiters_{0};
+  std::mutex idle_mu_;  // only for idle_cv_
+  std::condition_variable idle_cv_;
 };
 
-// Holds the stripes of a set of inodes; released on destruction.
+// Holds the stripes of a set of inodes; released on destruction. A counted
+// set (the default) keeps a group commit waiting for its release (briefly):
+// background work that must not delay commits passes `counted` false.
 class LockedSet {
  public:
-  LockedSet(InodeLocks* locks, std::initializer_list<InodeId> ids)
-      : locks_(locks) {
-    Lock(std::vector<InodeId>(ids));
+  LockedSet(InodeLocks* locks, std::initializer_list<InodeId> ids,
+            bool counted = true)
+      : LockedSet(locks, std::vector<InodeId>(ids), counted) {}
+  LockedSet(InodeLocks* locks, std::vector<InodeId> ids, bool counted = true)
+      : locks_(locks), counted_(counted) {
+    if (counted_) locks_->Enter();
+    Lock(std::move(ids));
   }
-  ~LockedSet() { Unlock(); }
+  ~LockedSet() { Release(); }
   // Drops every lock now (e.g. before waiting for a sync); idempotent.
-  void Release() { Unlock(); }
+  void Release() {
+    Unlock();
+    if (counted_) {
+      counted_ = false;
+      locks_->Leave();
+    }
+  }
   LockedSet(const LockedSet&) = delete;
   LockedSet& operator=(const LockedSet&) = delete;
 
@@ -86,6 +130,7 @@ class LockedSet {
   }
 
   InodeLocks* locks_;
+  bool counted_;  // inside InodeLocks' count until released
   std::vector<InodeId> ids_;
   std::vector<size_t> held_;  // sorted stripe indexes
 };

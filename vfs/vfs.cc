@@ -3,9 +3,13 @@
 // and open files in vfs_data.cc, extended attributes in vfs_xattr.cc.
 #include "vfs/vfs.h"
 
+#include <condition_variable>
+#include <thread>
+
 #include "metadata/fsck.h"
 #include "metadata/keys.h"
 #include "util/log.h"
+#include "vfs/group_commit.h"
 #include "vfs/inode_locks.h"
 #include "vfs/open_files.h"
 #include "vfs/permissions.h"
@@ -14,6 +18,18 @@
 namespace concordfs {
 
 using vfs_internal::RequireDir;
+
+// The background reclaimer of unlinked files (see Vfs::FlushReclaims).
+struct Vfs::Reclaimer {
+  static constexpr size_t kBatch = 16;  // inodes per metadata batch
+  std::mutex mu;
+  std::condition_variable cv;       // work queued, or stop
+  std::condition_variable idle_cv;  // queue empty and no batch running
+  std::vector<InodeId> queue;       // GUARDED_BY(mu)
+  bool running = false;             // GUARDED_BY(mu): a batch is at work
+  bool stop = false;                // GUARDED_BY(mu)
+  std::thread thread;
+};
 
 bool ParseAtimePolicy(std::string_view s, AtimePolicy* out) {
   if (s == "relatime") {
@@ -34,6 +50,8 @@ Vfs::Vfs(MetadataStore* md, ContentStore* content, VfsOptions opts)
       opts_(opts),
       clock_(opts.clock ? opts.clock : Clock::Default()),
       locks_(std::make_unique<InodeLocks>()),
+      commit_(
+          std::make_unique<GroupCommit>(md, locks_.get(), opts.commit_wait)),
       open_files_(std::make_unique<OpenFileTable>()) {
   // StatFs reports used inodes; counted once here, kept current after.
   int64_t count = 0;
@@ -43,9 +61,18 @@ Vfs::Vfs(MetadataStore* md, ContentStore* content, VfsOptions opts)
   });
   if (!st.ok()) CFS_LOG_WARN("counting inodes failed: {}", st.ToString());
   live_inodes_ = count;
+  reclaimer_ = std::make_unique<Reclaimer>();
+  reclaimer_->thread = std::thread([this] { ReclaimLoop(); });
 }
 
-Vfs::~Vfs() = default;
+Vfs::~Vfs() {
+  {
+    std::lock_guard<std::mutex> l(reclaimer_->mu);
+    reclaimer_->stop = true;
+  }
+  reclaimer_->cv.notify_all();
+  reclaimer_->thread.join();  // reclaims what is queued first
+}
 
 // ---- events ----
 
@@ -93,8 +120,17 @@ Result<Attr> Vfs::MakeAttr(const Inode& inode) {
   return a;
 }
 
-Result<Attr> Vfs::GetAttr(InodeId ino) {
+Result<Inode> Vfs::LiveInode(InodeId ino) {
   CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+  // Unlinked and not open: gone, even if the reclaimer has not got to it.
+  if (inode.nlink == 0 && open_files_->Count(ino) == 0) {
+    return Status::NotFound("inode was removed");
+  }
+  return inode;
+}
+
+Result<Attr> Vfs::GetAttr(InodeId ino) {
+  CFS_ASSIGN_OR_RETURN(Inode inode, LiveInode(ino));
   return MakeAttr(inode);
 }
 
@@ -110,13 +146,13 @@ Result<Attr> Vfs::Lookup(const OpContext& ctx, InodeId parent,
 }
 
 Status Vfs::Access(const OpContext& ctx, InodeId ino, int mask) {
-  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+  CFS_ASSIGN_OR_RETURN(Inode inode, LiveInode(ino));
   if (mask == 0) return Status::Ok();
   return CheckAccess(inode, ctx.cred, mask);
 }
 
 Result<std::string> Vfs::ReadLink(const OpContext&, InodeId ino) {
-  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+  CFS_ASSIGN_OR_RETURN(Inode inode, LiveInode(ino));
   if (inode.type != FileType::kSymlink) return Status::Invalid("not a symlink");
   return md_->GetSymlink(ino);
 }
@@ -129,6 +165,72 @@ Status Vfs::ReclaimNow(InodeId ino) {
   CFS_RETURN_IF_ERROR(ReclaimInode(md_, content_, ino, /*durable=*/false));
   live_inodes_.fetch_sub(1);
   return Status::Ok();
+}
+
+void Vfs::QueueReclaim(InodeId ino) {
+  {
+    std::lock_guard<std::mutex> l(reclaimer_->mu);
+    reclaimer_->queue.push_back(ino);
+  }
+  reclaimer_->cv.notify_one();
+}
+
+void Vfs::FlushReclaims() {
+  std::unique_lock<std::mutex> l(reclaimer_->mu);
+  reclaimer_->idle_cv.wait(
+      l, [&] { return reclaimer_->queue.empty() && !reclaimer_->running; });
+}
+
+void Vfs::ReclaimLoop() {
+  Reclaimer& r = *reclaimer_;
+  std::unique_lock<std::mutex> l(r.mu);
+  for (;;) {
+    r.cv.wait(l, [&] { return r.stop || !r.queue.empty(); });
+    if (r.queue.empty()) return;  // stopping, nothing left
+    size_t n = std::min(r.queue.size(), Reclaimer::kBatch);
+    std::vector<InodeId> ids(r.queue.begin(), r.queue.begin() + n);
+    r.queue.erase(r.queue.begin(), r.queue.begin() + n);
+    r.running = true;
+    l.unlock();
+    ReclaimBatch(ids);
+    l.lock();
+    r.running = false;
+    if (r.queue.empty()) r.idle_cv.notify_all();
+  }
+}
+
+// One batch for several inodes. The stripes are held (uncounted: commits
+// need not wait for this) from the checks to the write, as ReclaimIfUnused
+// does; a failure leaves the orphan keys for the next start.
+void Vfs::ReclaimBatch(const std::vector<InodeId>& ids) {
+  LockedSet lk(locks_.get(), ids, /*counted=*/false);
+  MetadataBatch b;
+  b.set_durable(false);  // the orphan keys are durable already
+  int64_t reclaimed = 0;
+  for (InodeId ino : ids) {
+    if (open_files_->Count(ino) > 0) continue;  // its last close reclaims it
+    Result<Inode> inode = md_->GetInode(ino);
+    if (!inode.ok() || inode->nlink > 0) continue;
+    Status st = content_->Remove(ino);
+    std::vector<std::string> xattrs;
+    if (st.ok()) st = md_->ListXattrs(ino, &xattrs);
+    if (!st.ok()) {
+      CFS_LOG_WARN("reclaiming inode {} failed: {}", ino, st.ToString());
+      continue;
+    }
+    for (const std::string& name : xattrs) b.DeleteXattr(ino, name);
+    b.DeleteSymlink(ino);
+    b.DeleteInode(ino);
+    b.RemoveOrphan(ino);
+    ++reclaimed;
+  }
+  if (reclaimed == 0) return;
+  Status st = md_->Write(b);
+  if (!st.ok()) {
+    CFS_LOG_WARN("reclaiming {} inodes failed: {}", reclaimed, st.ToString());
+    return;
+  }
+  live_inodes_.fetch_sub(reclaimed);
 }
 
 // Caller holds the stripe of `ino`.

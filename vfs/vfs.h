@@ -22,6 +22,7 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -58,6 +59,9 @@ struct VfsOptions {
   // Reported by StatFs as the inode capacity.
   uint64_t max_inodes = 1ULL << 32;
   Clock* clock = nullptr;  // nullptr: Clock::Default()
+  // How long a metadata sync waits for operations in their locked sections
+  // to finish their writes, so one sync covers them too (GroupCommit).
+  std::chrono::microseconds commit_wait{500};
 };
 
 // Access mask bits for Access() (same values as R_OK/W_OK/X_OK).
@@ -134,6 +138,8 @@ struct ReadDirEntry {
   std::optional<Attr> attr;  // filled when ReadDir is asked for attributes
 };
 
+class GroupCommit;
+
 class Vfs {
  public:
   Vfs(MetadataStore* md, ContentStore* content, VfsOptions opts = {});
@@ -196,6 +202,14 @@ class Vfs {
   Result<size_t> ReadInto(const OpContext& ctx, InodeId ino, uint64_t handle,
                           uint64_t off, size_t len, char* buf,
                           uint64_t* size = nullptr);
+  // The same checks without reading: returns how many bytes a read would
+  // return and sets `ref` to the content store's descriptor of the file, so
+  // the caller sends those bytes from offset `off` itself (sendfile); bytes
+  // past the stored end are zeros. `ref->fd` is -1 when the store has no
+  // descriptor to offer: then use ReadInto.
+  Result<size_t> ReadRef(const OpContext& ctx, InodeId ino, uint64_t handle,
+                         uint64_t off, size_t len, ContentStore::FileRef* ref,
+                         uint64_t* size = nullptr);
   // Writes `iov` at `off` (or at the end for O_APPEND handles) and returns
   // the attributes after the write.
   Result<Attr> Write(const OpContext& ctx, InodeId ino, uint64_t handle,
@@ -237,6 +251,13 @@ class Vfs {
   Result<FsStats> StatFs();
   // Number of open handles on `ino` (tests, admin).
   uint32_t OpenCount(InodeId ino) const;
+  // Files whose last link went while nobody had them open are reclaimed
+  // (content, inode record, orphan key) by a background thread after the
+  // operation has replied; their orphan key, written with the unlink, makes
+  // a crash before that only delay the reclaim to the next start. Until
+  // then GetAttr reports them gone. Returns once everything queued so far
+  // is reclaimed (tests; the destructor does the same).
+  void FlushReclaims();
 
   MetadataStore* metadata() { return md_; }
   ContentStore* content() { return content_; }
@@ -244,6 +265,9 @@ class Vfs {
  private:
   NanoTime Now() const { return clock_->Now(); }
   Result<Attr> MakeAttr(const Inode& inode);
+  // The inode record, or ENOENT for one that is unlinked and not open
+  // (waiting for the background reclaimer: gone for every caller).
+  Result<Inode> LiveInode(InodeId ino);
   Result<Attr> CreateNode(const OpContext& ctx, InodeId parent,
                           std::string_view name, FileType type, uint32_t mode,
                           uint64_t rdev, std::string_view symlink_target,
@@ -252,7 +276,15 @@ class Vfs {
                     bool dir);
   Status ReclaimIfUnused(InodeId ino);
   Status ReclaimNow(InodeId ino);
+  // Hands `ino` (nlink 0, orphan key durable as far as the sync policy
+  // goes) to the background reclaimer.
+  void QueueReclaim(InodeId ino);
+  void ReclaimLoop();
+  void ReclaimBatch(const std::vector<InodeId>& ids);
   Status UpdateAtime(InodeId ino);
+  // ReadInto's checks; the inode to read from.
+  Result<Inode> ReadableInode(const OpContext& ctx, InodeId ino,
+                              uint64_t handle);
   // Waits until the changes of `ctx`'s operation are durable when its front
   // end needs that before replying (vfs_internal::SyncedFor). Called after
   // the inode locks are released, so an fsync never holds them.
@@ -268,6 +300,9 @@ class Vfs {
   VfsOptions opts_;
   Clock* clock_;
   std::unique_ptr<InodeLocks> locks_;
+  std::unique_ptr<GroupCommit> commit_;  // syncs for CommitFor and Fsync
+  struct Reclaimer;
+  std::unique_ptr<Reclaimer> reclaimer_;
   std::unique_ptr<OpenFileTable> open_files_;
   std::mutex rename_mu_;  // serializes directory moves (ancestry checks)
 

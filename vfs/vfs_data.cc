@@ -13,6 +13,7 @@
 #include <numeric>
 
 #include "util/log.h"
+#include "vfs/group_commit.h"
 #include "vfs/inode_locks.h"
 #include "vfs/open_files.h"
 #include "vfs/permissions.h"
@@ -46,7 +47,7 @@ Result<OpenResult> Vfs::Open(const OpContext& ctx, InodeId ino, int flags) {
   bool writable = acc != O_RDONLY;
   bool trunc = (flags & O_TRUNC) != 0;
   LockedSet lk(locks_.get(), {ino});
-  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+  CFS_ASSIGN_OR_RETURN(Inode inode, LiveInode(ino));
   if (inode.type == FileType::kSymlink) return Status::Error(ELOOP);
   if (inode.is_dir() && (writable || trunc)) return Status::Error(EISDIR);
   int mask = (readable ? kMayRead : 0) | (writable || trunc ? kMayWrite : 0);
@@ -128,19 +129,25 @@ Result<std::string> Vfs::Read(const OpContext& ctx, InodeId ino,
   return out;
 }
 
-Result<size_t> Vfs::ReadInto(const OpContext& ctx, InodeId ino, uint64_t handle,
-                             uint64_t off, size_t len, char* buf,
-                             uint64_t* size) {
+Result<Inode> Vfs::ReadableInode(const OpContext& ctx, InodeId ino,
+                                 uint64_t handle) {
   if (handle != 0) {
     auto f = open_files_->Get(handle);
     if (!f || f->ino != ino || !f->readable) return Status::Error(EBADF);
   }
-  CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+  CFS_ASSIGN_OR_RETURN(Inode inode, LiveInode(ino));
   if (inode.is_dir()) return Status::Error(EISDIR);
   if (!inode.is_reg()) return Status::Invalid("not a regular file");
   if (handle == 0 && !(ctx.owner_override && inode.uid == ctx.cred.uid)) {
     CFS_RETURN_IF_ERROR(CheckAccess(inode, ctx.cred, kMayRead));
   }
+  return inode;
+}
+
+Result<size_t> Vfs::ReadInto(const OpContext& ctx, InodeId ino, uint64_t handle,
+                             uint64_t off, size_t len, char* buf,
+                             uint64_t* size) {
+  CFS_ASSIGN_OR_RETURN(Inode inode, ReadableInode(ctx, ino, handle));
   if (size != nullptr) *size = inode.size;
   size_t n = 0;
   if (off < inode.size) {
@@ -149,6 +156,24 @@ Result<size_t> Vfs::ReadInto(const OpContext& ctx, InodeId ino, uint64_t handle,
     // What the store lacks (a hole, or the range between stored data and
     // the size) reads as zeros.
     if (got < n) std::memset(buf + got, 0, n - got);
+  }
+  if (AtimeDue(opts_.atime, inode, Now())) {
+    Status st = UpdateAtime(ino);
+    if (!st.ok() && st.code() != ENOENT) return st;
+  }
+  return n;
+}
+
+Result<size_t> Vfs::ReadRef(const OpContext& ctx, InodeId ino, uint64_t handle,
+                            uint64_t off, size_t len,
+                            ContentStore::FileRef* ref, uint64_t* size) {
+  CFS_ASSIGN_OR_RETURN(Inode inode, ReadableInode(ctx, ino, handle));
+  CFS_ASSIGN_OR_RETURN(*ref, content_->Ref(ino));
+  if (ref->fd < 0) return size_t{0};  // the caller reads instead
+  if (size != nullptr) *size = inode.size;
+  size_t n = 0;
+  if (off < inode.size) {
+    n = static_cast<size_t>(std::min<uint64_t>(len, inode.size - off));
   }
   if (AtimeDue(opts_.atime, inode, Now())) {
     Status st = UpdateAtime(ino);
@@ -215,7 +240,7 @@ Status Vfs::Fsync(InodeId ino, bool data_only) {
   (void)data_only;  // sizes live in metadata, so both sync the same
   CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
   if (inode.is_reg()) CFS_RETURN_IF_ERROR(content_->Sync(ino));
-  return md_->Sync();
+  return commit_->Sync();
 }
 
 Status Vfs::ReadDir(const OpContext& ctx, InodeId dir, uint64_t handle,

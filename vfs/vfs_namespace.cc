@@ -222,15 +222,9 @@ Status Vfs::RemoveName(const OpContext& ctx, InodeId parent,
     Emit(ChangeEvent::Kind::kAttr, victim.id, kInvalidInode, {}, ctx.origin);
   }
   CFS_RETURN_IF_ERROR(CommitFor(ctx));
-  if (victim.nlink == 0) {
-    // The orphan record is in the store: a crash from here on only delays
-    // the reclaim to the next start.
-    LockedSet vl(locks_.get(), {victim.id});
-    Status st = ReclaimIfUnused(victim.id);
-    if (!st.ok()) {
-      CFS_LOG_WARN("reclaiming inode {} failed: {}", victim.id, st.ToString());
-    }
-  }
+  // The orphan record is in the store: a crash from here on only delays
+  // the reclaim to the next start. Reclaiming is not the caller's wait.
+  if (victim.nlink == 0) QueueReclaim(victim.id);
   return Status::Ok();
 }
 

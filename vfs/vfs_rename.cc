@@ -198,12 +198,7 @@ Status Vfs::Rename(const OpContext& ctx, InodeId parent, std::string_view name,
   if (exchange) Emit(K::kEntryAdded, s.dst->child, parent, name, ctx.origin);
   CFS_RETURN_IF_ERROR(CommitFor(ctx));
   if (!exchange && s.dst_inode && s.dst_inode->nlink == 0) {
-    LockedSet vl(locks_.get(), {s.dst_inode->id});
-    Status st = ReclaimIfUnused(s.dst_inode->id);
-    if (!st.ok()) {
-      CFS_LOG_WARN("reclaiming inode {} failed: {}", s.dst_inode->id,
-                   st.ToString());
-    }
+    QueueReclaim(s.dst_inode->id);
   }
   return Status::Ok();
 }

@@ -2,6 +2,7 @@
 // with the kernel's rules for who may change what (setattr_prepare).
 #include <fcntl.h>
 
+#include "vfs/group_commit.h"
 #include "vfs/inode_locks.h"
 #include "vfs/open_files.h"
 #include "vfs/permissions.h"
@@ -55,7 +56,7 @@ Status Vfs::CheckSetAttr(const OpContext& ctx, const Inode& n,
 Result<Attr> Vfs::SetAttr(const OpContext& ctx, InodeId ino,
                           const SetAttrRequest& req) {
   LockedSet lk(locks_.get(), {ino});
-  CFS_ASSIGN_OR_RETURN(Inode n, md_->GetInode(ino));
+  CFS_ASSIGN_OR_RETURN(Inode n, LiveInode(ino));
   CFS_RETURN_IF_ERROR(CheckSetAttr(ctx, n, req));
   NanoTime now = Now();
   if (req.size) {
@@ -100,7 +101,7 @@ Status Vfs::CommitFor(const OpContext& ctx) {
       md_->sync_policy() != SyncPolicy::kBatch) {
     return Status::Ok();
   }
-  return md_->Sync();
+  return commit_->Sync();
 }
 
 }  // namespace concordfs

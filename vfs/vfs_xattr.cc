@@ -54,7 +54,7 @@ Status Vfs::SetXattr(const OpContext& ctx, InodeId ino, std::string_view name,
   if (value.size() > kXattrValueMax) return Status::Error(E2BIG);
   if (flags & ~(kXattrCreate | kXattrReplace)) return Status::Invalid();
   LockedSet lk(locks_.get(), {ino});
-  CFS_ASSIGN_OR_RETURN(Inode n, md_->GetInode(ino));
+  CFS_ASSIGN_OR_RETURN(Inode n, LiveInode(ino));
   CFS_RETURN_IF_ERROR(XattrPermission(n, ctx.cred, ns, true));
   Result<std::string> old = md_->GetXattr(ino, name);
   if (!old.ok() && old.code() != ENODATA) return old.status();
@@ -74,14 +74,14 @@ Status Vfs::SetXattr(const OpContext& ctx, InodeId ino, std::string_view name,
 Result<std::string> Vfs::GetXattr(const OpContext& ctx, InodeId ino,
                                   std::string_view name) {
   CFS_ASSIGN_OR_RETURN(Ns ns, NamespaceOf(name));
-  CFS_ASSIGN_OR_RETURN(Inode n, md_->GetInode(ino));
+  CFS_ASSIGN_OR_RETURN(Inode n, LiveInode(ino));
   CFS_RETURN_IF_ERROR(XattrPermission(n, ctx.cred, ns, false));
   return md_->GetXattr(ino, name);
 }
 
 Result<std::vector<std::string>> Vfs::ListXattr(const OpContext& ctx,
                                                 InodeId ino) {
-  CFS_RETURN_IF_ERROR(md_->GetInode(ino).status());
+  CFS_RETURN_IF_ERROR(LiveInode(ino).status());
   std::vector<std::string> names;
   CFS_RETURN_IF_ERROR(md_->ListXattrs(ino, &names));
   // Like the kernel, trusted.* names are listed for root only.
@@ -96,7 +96,7 @@ Status Vfs::RemoveXattr(const OpContext& ctx, InodeId ino,
                         std::string_view name) {
   CFS_ASSIGN_OR_RETURN(Ns ns, NamespaceOf(name));
   LockedSet lk(locks_.get(), {ino});
-  CFS_ASSIGN_OR_RETURN(Inode n, md_->GetInode(ino));
+  CFS_ASSIGN_OR_RETURN(Inode n, LiveInode(ino));
   CFS_RETURN_IF_ERROR(XattrPermission(n, ctx.cred, ns, true));
   Result<std::string> old = md_->GetXattr(ino, name);
   if (!old.ok()) return old.status();

@@ -154,6 +154,10 @@ class VfsTest : public ::testing::TestWithParam<std::string> {
   // over the same stores. The abandoned object stays reachable from a static
   // so leak checkers do not report it; it is never touched again.
   void CrashAndRestart() {
+    // The abandoned Vfs's reclaimer must not race the new one's Recover:
+    // what it had queued is done first (tests that need reclaims pending
+    // at a crash kill a real process: vfs_reclaim_test.cc).
+    vfs_->FlushReclaims();
     static auto* abandoned = new std::vector<Vfs*>();
     abandoned->push_back(vfs_.release());
     StartVfs({}, /*recover=*/false);  // the test calls Recover itself
@@ -270,8 +274,10 @@ class VfsTest : public ::testing::TestWithParam<std::string> {
     return names;
   }
 
-  // Whether the content store still holds anything for `ino`.
+  // Whether the content store still holds anything for `ino`, once the
+  // background reclaims queued so far are done.
   bool HasContent(InodeId ino) {
+    vfs_->FlushReclaims();
     bool found = false;
     EXPECT_OK(content_->ForEachId([&](InodeId id) {
       if (id == ino) found = true;
