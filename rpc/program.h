@@ -53,11 +53,21 @@ struct Peer {
 };
 
 // Bulk data a procedure returns (READ's bytes): sent after the XDR results
-// by a gather write instead of being copied into the reply buffer. Holds the
-// data and its XDR padding.
+// instead of being copied into the reply buffer. Either `data` (the bytes
+// and their XDR padding, sent by a gather write), or `file_len` bytes of the
+// open descriptor `fd` at `file_off`, sent by sendfile(2) straight from the
+// page cache, followed by the `size` bytes of `data` (the padding). `file`
+// keeps the descriptor open until the bytes are out; bytes the file no
+// longer holds when they are sent (truncated meanwhile) go out as zeros.
 struct ReplyTail {
   std::unique_ptr<char[]> data;
-  size_t size = 0;  // bytes to send
+  size_t size = 0;  // bytes of `data` to send
+  std::shared_ptr<const void> file;
+  int fd = -1;
+  uint64_t file_off = 0;
+  size_t file_len = 0;
+  bool file_short = false;  // set by the sender: the rest goes as zeros
+  size_t total() const { return file_len + size; }
 };
 
 struct CallContext {

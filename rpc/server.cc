@@ -1,10 +1,12 @@
 #include "rpc/server.h"
 
 #include <sched.h>
+#include <sys/sendfile.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/container/static_vector.hpp>
+#include <cstring>
 #include <deque>
 #include <future>
 #include <mutex>
@@ -51,8 +53,10 @@ Peer FromEndpoint(const asio::ip::address& a, uint16_t port) {
 // is received straight into the record, growing as data arrives (a peer
 // that announces a large record and sends nothing pins little). Writing:
 // replies produced while the buffer is being parsed go out together, with
-// one non-blocking gather write on this thread; only what the socket does
-// not take at once is left to an asynchronous write.
+// one non-blocking gather write on this thread; file-backed reply data
+// (ReplyTail::fd) goes by non-blocking sendfile in its place in the stream.
+// When the socket takes no more, the connection waits until it is writable
+// and carries on where it stopped.
 class TcpConn : public std::enable_shared_from_this<TcpConn> {
  public:
   using Executor = asio::io_context::executor_type;
@@ -76,8 +80,16 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   bool HandleRecord(std::string_view record, std::string* owned);
   void Dispatch(std::string record);
   void Enqueue(std::string reply, ReplyTail tail = {});
+  // Writes queued replies until done or the socket is full (then waits for
+  // it to become writable and continues).
   void Flush();
-  void WriteMore();
+  // Memory pieces from the current position up to the next file piece;
+  // false if the socket took less than offered.
+  bool WriteGathered();
+  // The front reply's file piece; false if the socket is full.
+  bool SendFilePiece();
+  void Advance(size_t n);
+  void WaitWritable();
   void ArmStallTimer();
 
   RpcServer::Impl* server_;
@@ -101,10 +113,11 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   struct Out {
     std::string head;  // record mark + XDR reply
     ReplyTail tail;    // bulk data sent right after it
+    size_t total() const { return head.size() + tail.total(); }
   };
   std::deque<Out> outq_;
-  std::vector<Out> writing_;  // an asynchronous write in progress
-  size_t written_ = 0;        // bytes of outq_'s front already sent
+  size_t written_ = 0;          // bytes of outq_'s front already sent
+  bool write_waiting_ = false;  // waiting for the socket to take more
   int inflight_ = 0;
   bool reading_ = false;  // an asynchronous read is outstanding
   bool parsing_ = false;  // replies wait for the end of Parse()
@@ -376,7 +389,7 @@ bool TcpConn::SpinForMore() {
   if (budget.count() <= 0) return false;
   // Only when this connection is idle: every call answered and written,
   // nothing partial buffered.
-  if (inflight_ != 0 || !outq_.empty() || !writing_.empty() || in_fragment_ ||
+  if (inflight_ != 0 || !outq_.empty() || write_waiting_ || in_fragment_ ||
       !record_.empty() || in_end_ != in_begin_) {
     return false;
   }
@@ -473,23 +486,43 @@ void TcpConn::Dispatch(std::string record) {
 void TcpConn::Enqueue(std::string reply, ReplyTail tail) {
   if (closed_) return;
   uint32_t len =
-      static_cast<uint32_t>(reply.size() - 4 + tail.size) | 0x80000000u;
+      static_cast<uint32_t>(reply.size() - 4 + tail.total()) | 0x80000000u;
   for (int i = 0; i < 4; ++i) reply[i] = static_cast<char>(len >> (24 - 8 * i));
   outq_.push_back(Out{std::move(reply), std::move(tail)});
   if (!parsing_) Flush();
 }
 
 void TcpConn::Flush() {
-  if (closed_ || outq_.empty() || !writing_.empty()) return;
-  // Try the socket at once (non-blocking): usually it takes everything and
-  // no completion handler runs at all.
+  // Usually the socket takes everything at once and no handler runs at all.
+  while (!closed_ && !write_waiting_ && !outq_.empty()) {
+    const Out& front = outq_.front();
+    const size_t h = front.head.size();
+    const bool in_file = front.tail.fd >= 0 && written_ >= h &&
+                         written_ < h + front.tail.file_len;
+    if (!(in_file ? SendFilePiece() : WriteGathered())) return;
+  }
+}
+
+bool TcpConn::WriteGathered() {
   boost::container::static_vector<asio::const_buffer, 64> bufs;
-  size_t skip = written_;
-  for (auto it = outq_.begin(); it != outq_.end() && bufs.size() + 2 <= 64;
-       ++it) {
-    for (asio::const_buffer b :
-         {asio::const_buffer(it->head.data(), it->head.size()),
-          asio::const_buffer(it->tail.data.get(), it->tail.size)}) {
+  size_t skip = written_, offered = 0;
+  bool at_file = false;
+  for (auto it = outq_.begin();
+       it != outq_.end() && !at_file && bufs.size() + 2 <= 64; ++it) {
+    const ReplyTail& t = it->tail;
+    // An Out is head, then the file piece (if any), then `data`.
+    const asio::const_buffer pieces[2] = {
+        asio::const_buffer(it->head.data(), it->head.size()),
+        asio::const_buffer(t.data.get(), t.size)};
+    for (int i = 0; i < 2; ++i) {
+      asio::const_buffer b = pieces[i];
+      if (i == 1 && t.fd >= 0) {
+        if (t.file_len > skip) {  // not sent yet: it comes next
+          at_file = true;
+          break;
+        }
+        skip -= t.file_len;
+      }
       if (b.size() <= skip) {
         skip -= b.size();
         continue;
@@ -497,60 +530,90 @@ void TcpConn::Flush() {
       b += skip;
       skip = 0;
       bufs.push_back(b);
+      offered += b.size();
     }
   }
+  if (offered == 0) return true;  // a file piece is next
   boost::system::error_code ec;
   size_t n = sock_.write_some(bufs, ec);
   if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
     Close();
-    return;
+    return false;
   }
-  // Drop what went out entirely; remember how far into the next it got.
-  written_ += n;
-  while (!outq_.empty()) {
-    size_t sz = outq_.front().head.size() + outq_.front().tail.size;
-    if (written_ < sz) break;
-    written_ -= sz;
-    outq_.pop_front();
+  Advance(n);
+  if (n < offered) {
+    WaitWritable();
+    return false;
   }
-  if (!outq_.empty()) WriteMore();
+  return true;
 }
 
-void TcpConn::WriteMore() {
-  if (outq_.empty() || closed_) return;
-  std::vector<asio::const_buffer> bufs;
-  while (!outq_.empty() && writing_.size() < 64) {
-    writing_.push_back(std::move(outq_.front()));
-    outq_.pop_front();
-  }
-  bufs.reserve(2 * writing_.size());
-  size_t skip = written_;
-  written_ = 0;
-  for (auto& o : writing_) {
-    for (asio::const_buffer b :
-         {asio::const_buffer(o.head.data(), o.head.size()),
-          asio::const_buffer(o.tail.data.get(), o.tail.size)}) {
-      if (b.size() <= skip) {
-        skip -= b.size();
-        continue;
-      }
-      b += skip;
-      skip = 0;
-      bufs.push_back(b);
+bool TcpConn::SendFilePiece() {
+  static const char kZeros[64 * 1024] = {};
+  Out& front = outq_.front();
+  ReplyTail& t = front.tail;
+  const size_t pos = written_ - front.head.size();
+  const size_t left = t.file_len - pos;
+  ssize_t n;
+  if (t.file_short) {
+    // The file lost bytes after the reply promised them: zeros, as a read
+    // of a truncated range gives.
+    boost::system::error_code ec;
+    n = static_cast<ssize_t>(sock_.write_some(
+        asio::buffer(kZeros, std::min(left, sizeof(kZeros))), ec));
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      n = -1;
+      errno = EAGAIN;
+    } else if (ec) {
+      Close();
+      return false;
+    }
+  } else {
+    off_t off = static_cast<off_t>(t.file_off + pos);
+    n = ::sendfile(sock_.native_handle(), t.fd, &off,
+                   std::min<size_t>(left, 1 << 30));
+    if (n == 0) {
+      t.file_short = true;
+      return true;
     }
   }
-  asio::async_write(
-      sock_, bufs,
-      asio::bind_executor(strand_,
-                          [self = shared_from_this()](
-                              const boost::system::error_code& ec, size_t) {
-                            self->writing_.clear();
-                            if (ec) {
-                              self->Close();
-                              return;
-                            }
-                            self->WriteMore();
-                          }));
+  if (n > 0) {
+    Advance(static_cast<size_t>(n));
+    return true;
+  }
+  if (errno == EINTR) return true;
+  if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    WaitWritable();
+    return false;
+  }
+  CFS_LOG_DEBUG("{}: sendfile to {} failed: {}; closing", server_->opts.name,
+                peer_.ToString(), std::strerror(errno));
+  Close();
+  return false;
+}
+
+void TcpConn::Advance(size_t n) {
+  // Drop what went out entirely; remember how far into the next it got.
+  written_ += n;
+  while (!outq_.empty() && written_ >= outq_.front().total()) {
+    written_ -= outq_.front().total();
+    outq_.pop_front();
+  }
+}
+
+void TcpConn::WaitWritable() {
+  write_waiting_ = true;
+  sock_.async_wait(
+      tcp::socket::wait_write,
+      asio::bind_executor(strand_, [self = shared_from_this()](
+                                       const boost::system::error_code& ec) {
+        self->write_waiting_ = false;
+        if (ec) {
+          self->Close();
+          return;
+        }
+        self->Flush();
+      }));
 }
 
 RpcServer::RpcServer(IoPool* pool, Dispatcher* dispatcher, ServerOptions opts)

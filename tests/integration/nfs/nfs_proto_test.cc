@@ -1233,6 +1233,39 @@ TEST_F(NfsProto, FullSizeWriteAndReadClampedToRtmax) {
   EXPECT_TRUE(eof);
 }
 
+TEST_F(NfsProto, LargeReadsComeFromTheFileWithPaddingAndHoles) {
+  // READs of 64 KiB and more send their data straight from the content
+  // file (sendfile) behind the XDR results: odd lengths need the XDR
+  // padding after the file bytes, a hole reads as zeros, and replies of
+  // several calls on the connection stay in order.
+  const size_t kLen = 200001;
+  std::string fh = MakeFile(root_, "big");
+  std::string pattern(kLen, '\0');
+  for (size_t i = 0; i < kLen; ++i)
+    pattern[i] = static_cast<char>('a' + i % 23);
+  ASSERT_EQ(NFS3_OK, c_->Write(fh, 0, pattern, UNSTABLE));
+  // A hole, then more data: [kLen, 2 * kLen) reads as zeros.
+  ASSERT_EQ(NFS3_OK, c_->Write(fh, 2 * kLen, "end", UNSTABLE));
+  std::string want = pattern + std::string(kLen, '\0') + "end";
+  for (uint64_t off : {0ull, 1ull, 65537ull, 150000ull, 2ull * kLen - 70001}) {
+    for (uint32_t count : {65536u, 65537u, 131071u, 400009u}) {
+      std::string data;
+      bool eof = false;
+      uint32_t got = 0;
+      ASSERT_EQ(NFS3_OK, c_->Read(fh, off, count, &data, &eof, &got))
+          << off << "+" << count;
+      size_t expect = std::min<size_t>(count, want.size() - off);
+      ASSERT_EQ(expect, got) << off << "+" << count;
+      ASSERT_EQ(want.substr(off, expect), data) << off << "+" << count;
+      EXPECT_EQ(off + expect == want.size(), eof) << off << "+" << count;
+    }
+  }
+  // The small calls in between still get their own replies.
+  std::string data;
+  ASSERT_EQ(NFS3_OK, c_->Read(fh, 2 * kLen, 100, &data));
+  EXPECT_EQ("end", data);
+}
+
 TEST_F(NfsProto, ReadDirectoryIsIsdir) {
   std::string d = MakeDir(root_, "d");
   EXPECT_EQ(NFS3ERR_ISDIR, c_->Read(d, 0, 10));
