@@ -1055,6 +1055,8 @@ constexpr KeySpec kSmbKeys[] = {
     {"oplock_break_timeout_ms",
      SetSmbUnsigned<&smb::SmbOptions::oplock_break_timeout_ms, 100, 600000>,
      EmitSmbPlain<&smb::SmbOptions::oplock_break_timeout_ms>},
+    {"multichannel", SetSmbBool<&smb::SmbOptions::multichannel>,
+     EmitSmbBool<&smb::SmbOptions::multichannel>},
     {"durable_handles", SetSmbBool<&smb::SmbOptions::durable_handles>,
      EmitSmbBool<&smb::SmbOptions::durable_handles>},
     {"durable_timeout_ms",

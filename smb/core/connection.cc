@@ -39,6 +39,8 @@ void SmbConnection::AppendSessions(std::vector<SmbSessionInfo>* out) {
   NanoTime now = Clock::Default()->Now();
   for (const auto& [id, s] : sessions_) {
     if (s->state != Session::State::kValid) continue;
+    // A multichannel session is listed once, by its first channel.
+    if (!s->channels.empty() && s->channels.front() != this) continue;
     SmbSessionInfo i;
     i.session_id = id;
     i.user = s->user ? s->user->name : "";
@@ -49,8 +51,8 @@ void SmbConnection::AppendSessions(std::vector<SmbSessionInfo>* out) {
     i.encrypted = s->encrypt;
     i.trees = static_cast<uint32_t>(s->trees.size());
     std::set<std::string> leases;
-    for (const auto& [vid, o] : opens_) {
-      if (o->session_id != id) continue;
+    for (const Open* o : SessionOpens(id)) {
+      uint64_t vid = o->fid.volatile_id;
       ++i.opens;
       if (o->durable || o->resilient) ++i.durable;
       if (!o->lease_id.empty()) {
@@ -118,6 +120,91 @@ void SmbConnection::OnMessage(std::string_view message) {
 Session* SmbConnection::FindSession(uint64_t id) {
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+const std::string& SmbConnection::SigningKey(const Session* s) const {
+  auto it = channel_keys_.find(s->id);
+  return it == channel_keys_.end() ? s->keys.signing : it->second;
+}
+
+Open* SmbConnection::AnyOpen(uint64_t volatile_id, SmbConnection** holder) {
+  if (auto it = opens_.find(volatile_id); it != opens_.end()) {
+    if (holder) *holder = this;
+    return it->second.get();
+  }
+  for (const auto& [id, s] : sessions_) {
+    for (SmbConnection* ch : s->channels) {
+      if (ch == this) continue;
+      if (auto it = ch->opens_.find(volatile_id); it != ch->opens_.end()) {
+        if (holder) *holder = ch;
+        return it->second.get();
+      }
+    }
+  }
+  return nullptr;
+}
+
+SmbConnection* SmbConnection::AsyncHolder(uint64_t async_id) {
+  if (pending_.count(async_id)) return this;
+  for (const auto& [id, s] : sessions_) {
+    for (SmbConnection* ch : s->channels)
+      if (ch != this && ch->pending_.count(async_id)) return ch;
+  }
+  return nullptr;
+}
+
+std::vector<Open*> SmbConnection::SessionOpens(uint64_t id) {
+  std::vector<Open*> out;
+  std::vector<SmbConnection*> holders{this};
+  if (auto it = sessions_.find(id); it != sessions_.end()) {
+    for (SmbConnection* ch : it->second->channels)
+      if (ch != this) holders.push_back(ch);
+  }
+  for (SmbConnection* h : holders) {
+    for (const auto& [vid, o] : h->opens_)
+      if (o->session_id == id) out.push_back(o.get());
+  }
+  return out;
+}
+
+bool SmbConnection::LeaveSession(uint64_t id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return false;
+  std::shared_ptr<Session> s = it->second;
+  auto& ch = s->channels;
+  ch.erase(std::remove(ch.begin(), ch.end(), this), ch.end());
+  channel_keys_.erase(id);
+  if (ch.empty()) return false;
+  // The session lives on: its opens held here move to another channel,
+  // which now also answers their breaks and the session's directory entry.
+  SmbConnection* heir = ch.front();
+  for (auto o = opens_.begin(); o != opens_.end();) {
+    if (o->second->session_id != id) {
+      ++o;
+      continue;
+    }
+    Open* open = o->second.get();
+    if (open->oplock_registered && st_->oplocks) {
+      st_->oplocks->Rebind(open->fid.volatile_id, id, heir->MakeBreakSender());
+    }
+    heir->opens_[o->first] = std::move(o->second);
+    o = opens_.erase(o);
+  }
+  if (s->state == Session::State::kValid && !s->anonymous) {
+    heir->Register(s.get());
+  }
+  sessions_.erase(it);
+  return true;
+}
+
+void SmbConnection::Register(Session* s) {
+  auto post = transport_->Poster();
+  st_->sessions.Add(
+      s->id, s->user ? s->user->name : "",
+      [post, self = this](std::function<void(SmbConnection*)> fn) {
+        post([self, fn = std::move(fn)] { fn(self); });
+      },
+      this, transport_->Group());
 }
 
 SigningAlg SmbConnection::signing_alg() const {
@@ -257,6 +344,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
     c.req = h;
     c.msg = rest.substr(0, len);
     c.encrypted = encrypted;
+    bind_reply_session_.reset();
 
     if (h.command == kCancel) {
       Cancel(h);
@@ -295,7 +383,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
         !c.session->anonymous) {
       if (h.is_signed()) {
         bad_signature =
-            !VerifySignature(signing_alg(), c.session->keys.signing, c.msg);
+            !VerifySignature(signing_alg(), SigningKey(c.session), c.msg);
       } else if (c.session->signing_required && h.command != kEcho) {
         bad_signature = true;
       }
@@ -333,7 +421,15 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
     }
     // The session the response belongs to (a new one for SESSION_SETUP).
     Session* s = FindSession(c.req.session_id);
-    if (!reply_session) reply_session = s;
+    bool binding_leg = false;
+    if (!s && h.command == kSessionSetup && bind_reply_session_ &&
+        bind_reply_session_->id == c.req.session_id) {
+      // A binding leg or refusal: answered signed with the session's key
+      // (MS-SMB2 3.3.4.1.1).
+      s = bind_reply_session_.get();
+      binding_leg = true;
+    }
+    if (!reply_session && !binding_leg) reply_session = s;
     bool sign = ShouldSign(c, s) && !bad_signature;
     if (h.command == kSessionSetup && c.status == kStatusSuccess && s &&
         !s->keys.signing.empty() && !s->guest && !s->anonymous &&
@@ -362,6 +458,13 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
       c.bulk_len = 0;
     }
     FinishElement(&c, s, sign, &out, last_element_start);
+    if (!sign && c.status == kStatusUserSessionDeleted && h.is_signed()) {
+      // No key to sign with (the session is not on this connection), but
+      // clients that sign expect the flag on this answer; they do not
+      // check its signature (as other servers answer it).
+      out[last_element_start + 16] =
+          static_cast<char>(out[last_element_start + 16] | kFlagSigned);
+    }
     if (c.bulk) {
       tail = std::move(c.bulk);
       tail_len = c.bulk_len;
@@ -437,7 +540,13 @@ void SmbConnection::FinishElement(Call* c, Session* s, bool sign,
     // Sign this element alone; if another element follows, its padding is
     // added later and the element is re-signed in SendChain.
     std::string element = out->substr(element_start);
-    SignMessage(signing_alg(), s->keys.signing, &element);
+    // A binding leg that is not the last is signed with the session's key
+    // (MS-SMB2 3.3.4.1.1); everything else with this channel's.
+    const std::string& key =
+        c->req.command == kSessionSetup && c->status != kStatusSuccess
+            ? s->keys.signing
+            : SigningKey(s);
+    SignMessage(signing_alg(), key, &element);
     out->replace(element_start, element.size(), element);
   }
 }
@@ -465,7 +574,7 @@ void SmbConnection::SendChain(std::string chain, Session* s, bool encrypt) {
         Session* es = FindSession(sid);
         if (es && !es->keys.signing.empty()) {
           std::string element = chain.substr(pos, len);
-          SignMessage(signing_alg(), es->keys.signing, &element);
+          SignMessage(signing_alg(), SigningKey(es), &element);
           chain.replace(pos, len, element);
         }
       }
@@ -613,7 +722,7 @@ void SmbConnection::CompleteAsync(uint64_t async_id, uint32_t status,
   } else {
     out.append(c.body);
   }
-  if (sign) SignMessage(signing_alg(), s->keys.signing, &out);
+  if (sign) SignMessage(signing_alg(), SigningKey(s), &out);
   SendChain(std::move(out), s, s && s->encrypt);
 }
 
@@ -772,12 +881,19 @@ void SmbConnection::OnDisconnect() {
     }
   }
   pending_.clear();
+  binding_.clear();
+  bind_reply_session_.reset();
+  // Sessions bound to other channels too live on there (with their opens).
+  std::vector<uint64_t> ids_here;
+  for (auto& [id, sess] : sessions_) ids_here.push_back(id);
+  for (uint64_t id : ids_here) {
+    if (!LeaveSession(id)) st_->sessions.Remove(id);
+  }
   // Durable and resilient opens are kept for a reconnect; the rest close.
   while (!opens_.empty()) {
     Open* o = opens_.begin()->second.get();
     if (!KeepForReconnect(o)) CloseOpen(o);
   }
-  for (auto& [id, sess] : sessions_) st_->sessions.Remove(id);
   sessions_.clear();
   if (in_client_directory_) {
     st_->clients.Remove(std::string(client_guid_, 16), serial_);

@@ -8,8 +8,10 @@
 //
 // Thread safety: OnMessage, OnDisconnect and posted completions must be
 // called serially (the server runs them on a per-connection serial queue on
-// the worker pool). Transport::Send may be called from there; it must be
-// thread-safe.
+// the worker pool), and serially with those of every connection of the same
+// Transport::Group (they share the queue: a multichannel session's
+// channels reach each other's sessions and opens directly).
+// Transport::Send may be called from there; it must be thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +62,11 @@ class Transport {
   virtual std::function<void(std::function<void()>)> Poster() {
     return [this](std::function<void()> fn) { Post(std::move(fn)); };
   }
+  // The serial queue this connection shares with its client's other
+  // connections (multichannel), or nullptr: connections with the same
+  // non-null group run serially with each other and may touch each other's
+  // sessions and opens.
+  virtual const void* Group() const { return nullptr; }
 };
 
 // One command of a (possibly compound) request, and its response.
@@ -153,6 +160,25 @@ class SmbConnection {
                      size_t element_start);
   void SendChain(std::string chain, Session* s, bool encrypt);
   Session* FindSession(uint64_t id);
+  // The key that signs `s`'s messages on this connection.
+  const std::string& SigningKey(const Session* s) const;
+  // SESSION_SETUP with the binding flag: this connection becomes another
+  // channel of a session of the same client (handlers_session.cc).
+  void Bind(Call* c, std::string_view blob);
+  // Registers a session set up here in the server's session directory.
+  void Register(Session* s);
+  // The open with this volatile id, held here or by another channel of one
+  // of this connection's sessions; *holder (if given) gets its holder.
+  Open* AnyOpen(uint64_t volatile_id, SmbConnection** holder = nullptr);
+  // The connection (this one or another channel of its sessions) waiting
+  // under `async_id`, or nullptr.
+  SmbConnection* AsyncHolder(uint64_t async_id);
+  // Every open of session `id`, on every channel.
+  std::vector<Open*> SessionOpens(uint64_t id);
+  // This connection is gone or the session logs off here: leaves the
+  // session's channels. True if other channels remain (then this
+  // connection's opens of it moved to one of them).
+  bool LeaveSession(uint64_t id);
   bool ShouldSign(const Call& c, const Session* s) const;
   SigningAlg signing_alg() const;
   void CloseAllOpens(uint64_t session_id, uint32_t tree_id);
@@ -270,10 +296,23 @@ class SmbConnection {
 
   uint64_t serial_ = 0;  // order of connections (ClientDirectory)
   bool in_client_directory_ = false;
-  std::map<uint64_t, std::unique_ptr<Session>> sessions_;
+  // Sessions set up here or bound here as another channel (shared with
+  // their other channels).
+  std::map<uint64_t, std::shared_ptr<Session>> sessions_;
+  // Multichannel: the signing key of each session bound here as a further
+  // channel (Channel.SigningKey), and bindings in progress.
+  std::map<uint64_t, std::string> channel_keys_;
+  struct Binding {
+    std::shared_ptr<Session> session;
+    std::unique_ptr<Authenticator> auth;
+    PreauthHash preauth;  // 3.1.1: this connection's, then the legs
+  };
+  std::map<uint64_t, Binding> binding_;
+  // The session whose key signs the answer to the binding request being
+  // handled (its legs and refusals, once the request proved the key).
+  std::shared_ptr<Session> bind_reply_session_;
   std::map<uint64_t, std::unique_ptr<Open>> opens_;  // by volatile id
   std::map<uint64_t, Pending> pending_;              // by async id
-  uint64_t next_async_id_ = 1;
   bool closing_ = false;
 };
 

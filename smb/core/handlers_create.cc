@@ -156,9 +156,8 @@ SmbFileId SmbConnection::ReadFileId(LeReader* r) {
 
 Open* SmbConnection::FindOpen(Call* c, SmbFileId fid) {
   if (fid.is_related_placeholder()) fid = c->created;
-  auto it = opens_.find(fid.volatile_id);
-  if (it == opens_.end()) return nullptr;
-  Open* o = it->second.get();
+  Open* o = AnyOpen(fid.volatile_id);  // (held by any channel)
+  if (!o) return nullptr;
   if (o->fid.persistent != fid.persistent || !c->session ||
       o->session_id != c->session->id || !c->tree ||
       o->tree_id != c->tree->id) {
@@ -235,13 +234,16 @@ void SmbConnection::EndWaits(Open* o) {
   if (o->notify_watch && st_->notify) st_->notify->Unwatch(o->notify_watch);
   o->notify_watch = 0;
   for (uint64_t async_id : o->notify_async_ids) {
-    CompleteAsync(async_id, kStatusNotifyCleanup, {});
+    if (SmbConnection* h = AsyncHolder(async_id))
+      h->CompleteAsync(async_id, kStatusNotifyCleanup, {});
   }
   o->notify_async_ids.clear();
   o->notify_buffer.clear();
   for (uint64_t async_id : o->lock_async_ids) {
-    auto p = pending_.find(async_id);
-    if (p != pending_.end() && p->second.cancel) {
+    SmbConnection* h = AsyncHolder(async_id);
+    if (!h) continue;
+    auto p = h->pending_.find(async_id);
+    if (p != h->pending_.end() && p->second.cancel) {
       p->second.closed = true;
       p->second.cancel();
     }
@@ -252,14 +254,17 @@ void SmbConnection::EndWaits(Open* o) {
 uint32_t SmbConnection::CloseOpen(Open* o) {
   EndWaits(o);
   ReleaseOpen(st_, o);
-  opens_.erase(o->fid.volatile_id);
+  SmbConnection* holder = this;  // (another channel's, for a bound session)
+  AnyOpen(o->fid.volatile_id, &holder);
+  holder->opens_.erase(o->fid.volatile_id);
   return kStatusSuccess;
 }
 
 std::function<void()> SmbConnection::RetryAfterBreaks(Call* c,
                                                       uint32_t next_stage,
                                                       uint64_t* async_id) {
-  *async_id = c->retry_async_id ? c->retry_async_id : next_async_id_++;
+  *async_id =
+      c->retry_async_id ? c->retry_async_id : st_->next_async_id.fetch_add(1);
   auto msg = std::make_shared<std::string>(c->msg);
   uint64_t sid = c->session->id;
   uint32_t tid = c->tree->id;
@@ -1089,9 +1094,12 @@ bool SmbConnection::KeepForReconnect(Open* o) {
         vid, 0, [table, pid](const BreakNotice&) { table->Purge(pid); },
         &breaking);
   }
-  auto it = opens_.find(vid);
+  SmbConnection* holder = this;  // (another channel's, for a bound session)
+  AnyOpen(vid, &holder);
+  auto it = holder->opens_.find(vid);
+  if (it == holder->opens_.end()) return false;
   std::unique_ptr<Open> kept = std::move(it->second);
-  opens_.erase(it);
+  holder->opens_.erase(it);
   kept->session_id = 0;
   kept->tree_id = 0;
   st_->durable->Keep(std::move(kept));

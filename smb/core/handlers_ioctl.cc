@@ -1,5 +1,10 @@
-// IOCTL (the FSCTLs clients send at mount and for pipes), CHANGE_NOTIFY
-// (asynchronous, cancellable), LOCK and OPLOCK_BREAK (not yet served).
+// IOCTL (the FSCTLs clients send at mount, for pipes and multichannel),
+// CHANGE_NOTIFY (asynchronous, cancellable).
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -28,6 +33,61 @@ constexpr uint32_t kFsctlQueryAllocatedRanges = 0x000940CF;
 constexpr uint32_t kFsctlGetIntegrity = 0x0009027C;
 constexpr uint32_t kFsctlLmrRequestResiliency = 0x001401D4;
 constexpr uint32_t kIoctlIsFsctl = 1;
+
+// NETWORK_INTERFACE_INFO (MS-SMB2 2.2.32.5) of every address a client may
+// open another channel to: the listening address, or, when listening on
+// every address, each address of every interface that is up.
+std::string NetworkInterfaces(const std::string& listen) {
+  in_addr v4{};
+  in6_addr v6{};
+  bool any4 = listen == "0.0.0.0";
+  bool any6 = listen == "::";
+  bool is4 = inet_pton(AF_INET, listen.c_str(), &v4) == 1;
+  bool is6 = !is4 && inet_pton(AF_INET6, listen.c_str(), &v6) == 1;
+  std::string out;
+  size_t last = std::string::npos;
+  auto add = [&](uint32_t index, const sockaddr* sa) {
+    if (last != std::string::npos) {
+      LeWriter patch(&out);
+      patch.PatchU32(last, static_cast<uint32_t>(out.size() - last));
+    }
+    last = out.size();
+    LeWriter w(&out);
+    w.U32(0);              // Next, patched when another entry follows
+    w.U32(index);          // IfIndex
+    w.U32(0);              // Capability: neither RSS nor RDMA
+    w.U32(0);              // Reserved
+    w.U64(1000000000ULL);  // LinkSpeed (bits/s; not measured)
+    std::string storage(128, '\0');
+    if (sa->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+      storage[0] = 0x02;  // InterNetwork, little-endian; port 0
+      std::memcpy(&storage[4], &in->sin_addr, 4);
+    } else {
+      const auto* in = reinterpret_cast<const sockaddr_in6*>(sa);
+      storage[0] = 0x17;  // InterNetworkV6; port 0, flow info 0
+      std::memcpy(&storage[8], &in->sin6_addr, 16);
+    }
+    w.Bytes(storage);
+  };
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) list = nullptr;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr || !(i->ifa_flags & IFF_UP)) continue;
+    int fam = i->ifa_addr->sa_family;
+    bool take = false;
+    if (fam == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      take = any4 || any6 || (is4 && std::memcmp(&in->sin_addr, &v4, 4) == 0);
+    } else if (fam == AF_INET6) {
+      const auto* in = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      take = any6 || (is6 && std::memcmp(&in->sin6_addr, &v6, 16) == 0);
+    }
+    if (take) add(if_nametoindex(i->ifa_name), i->ifa_addr);
+  }
+  if (list) freeifaddrs(list);
+  return out;
+}
 
 }  // namespace
 
@@ -109,8 +169,17 @@ void SmbConnection::Ioctl(Call* c) {
       c->status = kStatusFsDriverRequired;  // not a DFS server
       return;
     case kFsctlQueryNetworkInterfaces:
-      c->status = kStatusNotSupported;  // no multichannel
-      return;
+      // Multichannel: where else the client may connect.
+      if (!st_->opts.multichannel || dialect_ < kDialect300) {
+        c->status = kStatusNotSupported;
+        return;
+      }
+      out = NetworkInterfaces(st_->opts.address);
+      if (out.empty()) {
+        c->status = kStatusNotSupported;
+        return;
+      }
+      break;
     case kFsctlEnumerateSnapshots: {
       Open* o = OpenOrClosed(c, fid);
       if (!o) return;
@@ -257,7 +326,7 @@ void SmbConnection::ChangeNotify(Call* c) {
   }
   // Until a change arrives the watch waits (asynchronously), or until it
   // is cancelled or its handle closed.
-  uint64_t async_id = next_async_id_++;
+  uint64_t async_id = st_->next_async_id.fetch_add(1);
   c->req.async_id = async_id;
   c->go_async = true;
   Pending p;
@@ -308,14 +377,16 @@ uint32_t EncodeNotify(const std::vector<NotifyChange>& changes,
 
 void SmbConnection::OnNotifyChange(uint64_t volatile_id,
                                    const NotifyChange& change) {
-  auto it = opens_.find(volatile_id);
-  if (it == opens_.end()) return;
-  Open* o = it->second.get();
+  Open* o = AnyOpen(volatile_id);
+  if (!o) return;
   if (change.action == kFileActionDeletePending) {
     // The directory is going away: waiting watches end.
     std::vector<uint64_t> ids;
     ids.swap(o->notify_async_ids);
-    for (uint64_t id : ids) CompleteAsync(id, kStatusDeletePending, {});
+    for (uint64_t id : ids) {
+      if (SmbConnection* h = AsyncHolder(id))
+        h->CompleteAsync(id, kStatusDeletePending, {});
+    }
     return;
   }
   if (o->notify_buffer.size() < 256) {
@@ -330,12 +401,13 @@ void SmbConnection::FlushNotify(Open* o) {
   while (!o->notify_async_ids.empty() && !o->notify_buffer.empty()) {
     uint64_t async_id = o->notify_async_ids.front();
     o->notify_async_ids.erase(o->notify_async_ids.begin());
-    if (!pending_.count(async_id)) continue;  // cancelled meanwhile
+    SmbConnection* h = AsyncHolder(async_id);  // (a channel's request)
+    if (!h) continue;                          // cancelled meanwhile
     std::vector<NotifyChange> changes;
     changes.swap(o->notify_buffer);
     std::string body;
     uint32_t status = EncodeNotify(changes, o->notify_out_len, &body);
-    CompleteAsync(async_id, status, std::move(body));
+    h->CompleteAsync(async_id, status, std::move(body));
   }
 }
 

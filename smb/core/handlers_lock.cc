@@ -90,13 +90,17 @@ void SmbConnection::Lock(Call* c) {
     return;
   }
   // Lock sequence replay (MS-SMB2 3.3.5.14) for resilient and durable
-  // opens: a LOCK resent after a reconnect with the number its bucket
-  // (1..64) already holds succeeded before and is answered again without
-  // being applied. Other opens are not checked (as Windows does).
+  // opens, and on SMB 3.x for every open when multichannel is offered (a
+  // LOCK may be resent on another channel): a LOCK resent with the number
+  // its bucket (1..64) already holds succeeded before and is answered
+  // again without being applied. Other opens are not checked (as Windows
+  // does).
   uint8_t* seq_slot = nullptr;
   uint8_t seq_value = lock_sequence & 0xF;
   uint32_t bucket = lock_sequence >> 4;
-  bool checked = o->resilient || (o->durable && dialect_ >= kDialect300);
+  bool checked = o->resilient ||
+                 (dialect_ >= kDialect300 &&
+                  (o->durable || (ServerCapabilities() & kCapMultiChannel)));
   if (checked && bucket >= 1 && bucket <= 64) {
     seq_slot = &o->lock_sequence[bucket - 1];
     if (*seq_slot == seq_value) {
@@ -162,7 +166,7 @@ void SmbConnection::Lock(Call* c) {
     bool blocking = !(e.flags & kLockFailImmediately);
     if (status == kStatusSuccess && blocking) {
       // One element that may wait: queue it and answer when granted.
-      uint64_t async_id = next_async_id_++;
+      uint64_t async_id = st_->next_async_id.fetch_add(1);
       auto post = transport_->Poster();
       uint64_t vid = o->fid.volatile_id;
       uint32_t slot = seq_slot ? bucket : 0;
@@ -171,10 +175,9 @@ void SmbConnection::Lock(Call* c) {
           [this, post, async_id, vid, slot, seq_value](locking::LockStatus s) {
             post([this, async_id, s, vid, slot, seq_value] {
               std::string body;
-              auto it = opens_.find(vid);
-              if (s == locking::LockStatus::kGranted && slot &&
-                  it != opens_.end()) {
-                it->second->lock_sequence[slot - 1] = seq_value;
+              Open* open = AnyOpen(vid);
+              if (s == locking::LockStatus::kGranted && slot && open) {
+                open->lock_sequence[slot - 1] = seq_value;
               }
               if (s == locking::LockStatus::kGranted) {
                 LeWriter w(&body);

@@ -19,6 +19,7 @@ namespace {
 constexpr uint16_t kCtxPreauth = 1;
 constexpr uint16_t kCtxEncryption = 2;
 constexpr uint16_t kCtxSigning = 8;
+constexpr size_t kMaxChannels = 32;  // per session
 
 uint64_t NowFiletime() {
   timespec ts;
@@ -304,6 +305,8 @@ uint32_t SmbConnection::ServerCapabilities() const {
   uint32_t caps = 0;
   if (dialect_ >= kDialect210) caps |= kCapLargeMtu;
   if (dialect_ >= kDialect210 && st_->oplocks) caps |= kCapLeasing;
+  if (dialect_ >= kDialect300 && st_->opts.multichannel && transport_->Group())
+    caps |= kCapMultiChannel;
   if (dialect_ >= kDialect300 && dialect_ < kDialect311 &&
       (client_caps_ & kCapEncryption)) {
     caps |= kCapEncryption;
@@ -325,13 +328,14 @@ void SmbConnection::SessionSetup(Call* c) {
     c->status = kStatusInvalidParameter;
     return;
   }
-  if (flags & 0x1) {  // binding: multichannel is not supported
-    c->status = kStatusRequestNotAccepted;
+  if (flags & 0x1) {  // binding: this connection joins a session
+    Bind(c, blob);
     return;
   }
   Session* s = nullptr;
   if (c->req.session_id == 0) {
-    auto ns = std::make_unique<Session>();
+    auto ns = std::make_shared<Session>();
+    ns->channels.push_back(this);
     ns->id = st_->next_session_id.fetch_add(1);
     ns->auth = NewAuthenticator(st_);
     if (dialect_ == kDialect311) ns->preauth = conn_preauth_;
@@ -396,12 +400,7 @@ void SmbConnection::SessionSetup(Call* c) {
     if (!s->established) s->established = Clock::Default()->Now();
     std::string who = s->user ? s->user->name : "";
     if (first && !s->anonymous) {
-      auto post = transport_->Poster();
-      st_->sessions.Add(
-          s->id, who,
-          [post, self = this](std::function<void(SmbConnection*)> fn) {
-            post([self, fn = std::move(fn)] { fn(self); });
-          });
+      Register(s);
       if (previous && previous != s->id) ExpirePrevious(previous, who);
     }
     CFS_LOG_DEBUG("{}: session {:#x} for {}", peer_, s->id,
@@ -453,6 +452,136 @@ void SmbConnection::SessionSetup(Call* c) {
   }
 }
 
+void SmbConnection::Bind(Call* c, std::string_view blob) {
+  // MS-SMB2 3.3.5.5.2: only SMB 3.x, only for a session of the same
+  // client (whose connections share this connection's queue).
+  const uint64_t id = c->req.session_id;
+  if (!st_->opts.multichannel || dialect_ < kDialect300 ||
+      !transport_->Group()) {
+    c->status = kStatusRequestNotAccepted;
+    return;
+  }
+  if (id == 0) {
+    c->status = kStatusInvalidParameter;
+    return;
+  }
+  if (sessions_.count(id)) {  // already a channel here
+    c->status = kStatusRequestNotAccepted;
+    return;
+  }
+  auto bit = binding_.find(id);
+  if (bit == binding_.end()) {
+    SmbConnection* owner = st_->sessions.FindInGroup(id, transport_->Group());
+    std::shared_ptr<Session> s;
+    if (owner) {
+      if (auto it = owner->sessions_.find(id); it != owner->sessions_.end())
+        s = it->second;
+    }
+    if (!s || s->state != Session::State::kValid) {
+      c->status = kStatusUserSessionDeleted;
+      return;
+    }
+    // The request proves the client holds the session: signed with the
+    // session's key (3.3.5.2.4). From here on refusals are signed too.
+    if (!c->req.is_signed() ||
+        !VerifySignature(signing_alg(), s->keys.signing, c->msg)) {
+      CFS_LOG_DEBUG("{}: binding to session {:#x} refused: {}", peer_, id,
+                    c->req.is_signed() ? "bad signature" : "not signed");
+      c->status = kStatusAccessDenied;
+      return;
+    }
+    bind_reply_session_ = s;
+    if (owner->dialect_ != dialect_) {
+      c->status = kStatusInvalidParameter;
+      return;
+    }
+    if (dialect_ == kDialect311 &&
+        (owner->signing_alg() != signing_alg() || owner->cipher_ != cipher_)) {
+      c->status = kStatusRequestNotAccepted;
+      return;
+    }
+    if (s->anonymous || s->guest || s->keys.signing.empty()) {
+      c->status = kStatusNotSupported;
+      return;
+    }
+    if (s->channels.size() >= kMaxChannels) {  // as Windows limits them
+      c->status = kStatusInsufficientResources;
+      return;
+    }
+    Binding b;
+    b.session = s;
+    b.auth = NewAuthenticator(st_);
+    if (dialect_ == kDialect311) b.preauth = conn_preauth_;
+    bit = binding_.emplace(id, std::move(b)).first;
+  } else if (!c->req.is_signed() ||
+             !VerifySignature(signing_alg(), bit->second.session->keys.signing,
+                              c->msg)) {
+    CFS_LOG_DEBUG(
+        "{}: binding to session {:#x} refused: leg not signed "
+        "with the session's key",
+        peer_, id);
+    binding_.erase(bit);
+    c->status = kStatusAccessDenied;
+    return;
+  }
+  Binding& b = bit->second;
+  std::shared_ptr<Session> s = b.session;
+  bind_reply_session_ = s;
+  if (dialect_ == kDialect311) b.preauth.Update(c->msg);
+  Authenticator::Step step = b.auth->Process(blob);
+  if (step.status == kStatusSuccess) {
+    bool same_user = step.user && s->user &&
+                     Utf8EqualsIgnoreCase(step.user->name, s->user->name);
+    if (!same_user || s->state != Session::State::kValid) {
+      CFS_LOG_DEBUG("{}: binding to session {:#x} refused: {}", peer_, id,
+                    same_user ? "session ended" : "another user");
+      binding_.erase(bit);
+      c->status = s->state != Session::State::kValid ? kStatusUserSessionDeleted
+                                                     : kStatusAccessDenied;
+      return;
+    }
+    // Channel.SigningKey: from this authentication's key (and, for 3.1.1,
+    // this connection's exchange).
+    channel_keys_[id] = DeriveSessionKeys(dialect_, step.session_key, cipher_,
+                                          b.preauth.value())
+                            .signing;
+    sessions_[id] = s;
+    s->channels.push_back(this);
+    binding_.erase(bit);
+    CFS_LOG_DEBUG("{}: bound to session {:#x} ({} channels)", peer_, id,
+                  s->channels.size());
+  } else if (step.status != kStatusMoreProcessingRequired) {
+    binding_.erase(bit);
+    c->status = step.status;
+    return;
+  }
+  c->status = step.status;
+  LeWriter w(&c->body);
+  w.U16(9);
+  w.U16(0);
+  w.U16(kSmb2HeaderSize + 8);
+  w.U16(static_cast<uint16_t>(step.out_token.size()));
+  w.Bytes(step.out_token);
+  if (dialect_ == kDialect311 && step.status == kStatusMoreProcessingRequired) {
+    std::string resp;
+    Smb2Header h;
+    h.credit_charge = c->req.credit_charge;
+    h.status = step.status;
+    h.command = kSessionSetup;
+    h.flags = kFlagServerToRedir;
+    h.message_id = c->req.message_id;
+    h.process_id = c->req.process_id;
+    h.session_id = id;
+    h.credits = PeekGrant(c->req);
+    // Sent signed with the session's key (HandleChain): hashed as sent.
+    h.flags |= kFlagSigned;
+    AppendHeader(h, &resp);
+    resp += c->body;
+    SignMessage(signing_alg(), s->keys.signing, &resp);
+    b.preauth.Update(resp);
+  }
+}
+
 void SmbConnection::ExpirePrevious(uint64_t previous, const std::string& user) {
   if (auto it = sessions_.find(previous); it != sessions_.end()) {
     if (it->second->user && it->second->user->name == user)
@@ -461,6 +590,12 @@ void SmbConnection::ExpirePrevious(uint64_t previous, const std::string& user) {
   }
   auto run = st_->sessions.Find(previous, user);
   if (!run) return;
+  if (SmbConnection* other =
+          st_->sessions.FindInGroup(previous, transport_->Group())) {
+    // On this connection's own queue (same client): at once.
+    other->ExpireSession(previous);
+    return;
+  }
   // The session lives on another connection: end it there, and answer
   // once it is gone (so a durable reconnect that follows finds its opens).
   auto done = std::make_shared<std::promise<void>>();
@@ -473,26 +608,38 @@ void SmbConnection::ExpirePrevious(uint64_t previous, const std::string& user) {
 }
 
 void SmbConnection::ExpireSession(uint64_t id) {
-  if (!sessions_.count(id)) return;
-  // Its opens first: their watches end with NOTIFY_CLEANUP, as at close.
-  for (auto it = opens_.begin(); it != opens_.end();) {
-    Open* o = it->second.get();
-    ++it;
-    if (o->session_id == id && !KeepForReconnect(o)) CloseOpen(o);
+  auto sit = sessions_.find(id);
+  if (sit == sessions_.end()) return;
+  std::shared_ptr<Session> s = sit->second;
+  // Its opens first (on every channel): their watches end with
+  // NOTIFY_CLEANUP, as at close.
+  for (Open* o : SessionOpens(id)) {
+    SmbConnection* holder = nullptr;
+    if (!AnyOpen(o->fid.volatile_id, &holder)) continue;
+    if (!holder->KeepForReconnect(o)) holder->CloseOpen(o);
   }
-  std::vector<uint64_t> waits;
-  for (auto& [aid, p] : pending_) {
-    if (p.session_id == id && p.cancel) waits.push_back(aid);
-  }
-  for (uint64_t aid : waits) {
-    auto p = pending_.find(aid);
-    if (p != pending_.end() && p->second.cancel) {
-      auto cancel = std::move(p->second.cancel);
-      cancel();
+  std::vector<SmbConnection*> channels = s->channels;
+  if (std::find(channels.begin(), channels.end(), this) == channels.end())
+    channels.push_back(this);
+  for (SmbConnection* ch : channels) {
+    std::vector<uint64_t> waits;
+    for (auto& [aid, p] : ch->pending_) {
+      if (p.session_id == id && p.cancel) waits.push_back(aid);
+    }
+    for (uint64_t aid : waits) {
+      auto p = ch->pending_.find(aid);
+      if (p != ch->pending_.end() && p->second.cancel) {
+        auto cancel = std::move(p->second.cancel);
+        cancel();
+      }
     }
   }
   st_->sessions.Remove(id);
-  sessions_.erase(id);
+  s->channels.clear();
+  for (SmbConnection* ch : channels) {
+    ch->sessions_.erase(id);
+    ch->channel_keys_.erase(id);
+  }
   CFS_LOG_DEBUG("{}: session {:#x} ended by a reconnect", peer_, id);
 }
 
@@ -501,11 +648,12 @@ void SmbConnection::Logoff(Call* c) {
   if (!StructureSizeIs(c, &r, 4)) return;
   uint64_t id = c->session->id;
   st_->sessions.Remove(id);
-  for (auto it = opens_.begin(); it != opens_.end();) {
-    Open* o = it->second.get();
-    ++it;
+  // On every channel of the session.
+  for (Open* o : SessionOpens(id)) {
+    SmbConnection* holder = nullptr;
+    if (!AnyOpen(o->fid.volatile_id, &holder)) continue;
     // Durable opens outlive a logoff too (a new session may reconnect).
-    if (o->session_id == id && !KeepForReconnect(o)) CloseOpen(o);
+    if (!holder->KeepForReconnect(o)) holder->CloseOpen(o);
   }
   // The response is signed with the session's key: keep the session until
   // the response is built, then drop it.
@@ -515,7 +663,18 @@ void SmbConnection::Logoff(Call* c) {
   LeWriter w(&c->body);
   w.U16(4);
   w.U16(0);
-  transport_->Post([this, id] { sessions_.erase(id); });
+  std::vector<SmbConnection*> channels = s->channels;
+  for (SmbConnection* ch : channels) {
+    if (ch != this) {
+      ch->sessions_.erase(id);
+      ch->channel_keys_.erase(id);
+    }
+  }
+  s->channels.assign(1, this);
+  transport_->Post([this, id] {
+    sessions_.erase(id);
+    channel_keys_.erase(id);
+  });
 }
 
 void SmbConnection::TreeConnect(Call* c) {
@@ -624,10 +783,10 @@ void SmbConnection::TreeDisconnect(Call* c) {
 }
 
 void SmbConnection::CloseAllOpens(uint64_t session_id, uint32_t tree_id) {
-  for (auto it = opens_.begin(); it != opens_.end();) {
-    Open* o = it->second.get();
-    ++it;
-    if (o->session_id == session_id && o->tree_id == tree_id) CloseOpen(o);
+  for (Open* o : SessionOpens(session_id)) {
+    if (o->tree_id != tree_id) continue;
+    SmbConnection* holder = nullptr;
+    if (AnyOpen(o->fid.volatile_id, &holder)) holder->CloseOpen(o);
   }
 }
 

@@ -49,6 +49,9 @@ struct SmbOptions {
   // asked to be durable, or a resilient one, outlives a lost connection
   // for this long (a durable v2 request's own timeout is capped at the
   // maximum), holding its locks, share mode and lease for a reconnect.
+  // Multichannel (SMB 3.x): a client's second connection may bind to its
+  // session (SMB2_GLOBAL_CAP_MULTI_CHANNEL).
+  bool multichannel = true;
   bool durable_handles = true;
   uint32_t durable_timeout_ms = 60000;
   uint32_t max_durable_timeout_ms = 300000;

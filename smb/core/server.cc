@@ -33,14 +33,113 @@ uint64_t NowFiletime() {
 
 }  // namespace
 
+// A serial executor on the worker pool: functions run one at a time, in
+// the order given. Every connection has one; the connections of one client
+// (same client GUID, SMB 3.x) share one, so that the channels of a
+// multichannel session touch its sessions and opens from one thread at a
+// time, without locks (Samba likewise hands them to one process).
+class SerialQueue : public std::enable_shared_from_this<SerialQueue> {
+ public:
+  explicit SerialQueue(net::IoPool* pool) : pool_(pool) {}
+
+  void Enqueue(std::function<void()> fn) {
+    bool start = false;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      queue_.push_back(std::move(fn));
+      if (!draining_) {
+        draining_ = true;
+        start = true;
+      }
+    }
+    if (start) {
+      auto self = shared_from_this();
+      pool_->Work([self] { self->Drain(); });
+    }
+  }
+
+  // Runs `fn` on the calling thread if nothing is queued or running (then
+  // nothing else runs meanwhile); false otherwise.
+  bool RunIfIdle(const std::function<void()>& fn) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (draining_ || !queue_.empty()) return false;
+      draining_ = true;  // keeps workers out while this runs
+    }
+    fn();
+    bool start = false;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      draining_ = !queue_.empty();
+      start = draining_;
+    }
+    if (start) {
+      auto self = shared_from_this();
+      pool_->Work([self] { self->Drain(); });
+    }
+    return true;
+  }
+
+ private:
+  void Drain() {
+    for (int n = 0; n < 64; ++n) {
+      std::function<void()> fn;
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        if (queue_.empty()) {
+          draining_ = false;
+          return;
+        }
+        fn = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      fn();
+    }
+    auto self = shared_from_this();
+    pool_->Work([self] { self->Drain(); });  // yield to other queues
+  }
+
+  net::IoPool* pool_;
+  std::mutex mu_;
+  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
+  bool draining_ = false;                    // GUARDED_BY(mu_)
+};
+
+// Finds (or makes) the serial queue a client's connections share.
+using GroupFinder =
+    std::function<std::shared_ptr<SerialQueue>(const std::string& guid)>;
+
+// Is this first SMB2 frame a NEGOTIATE offering SMB 3.x? Its client GUID
+// then (empty otherwise).
+std::string MultichannelGuid(const char* p, size_t len) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  if (len < kSmb2HeaderSize + 36 || u[0] != 0xFE || u[1] != 'S' ||
+      u[2] != 'M' || u[3] != 'B' || (u[12] | (u[13] << 8)) != kNegotiate) {
+    return "";
+  }
+  const unsigned char* b = u + kSmb2HeaderSize;
+  uint16_t count = b[2] | (b[3] << 8);
+  if (len < kSmb2HeaderSize + 36 + 2u * count) return "";
+  bool smb3 = false;
+  for (uint16_t i = 0; i < count; ++i) {
+    uint16_t d = b[36 + 2 * i] | (b[37 + 2 * i] << 8);
+    if (d >= kDialect300 && d != kDialectWildcard) smb3 = true;
+  }
+  std::string guid(reinterpret_cast<const char*>(b + 12), 16);
+  if (!smb3 || guid == std::string(16, '\0')) return "";
+  return guid;
+}
+
 class Conn : public Transport, public std::enable_shared_from_this<Conn> {
  public:
   Conn(tcp::socket sock, net::IoPool* pool, SmbServerState* st,
-       size_t max_frame, std::function<void(Conn*)> on_gone)
+       size_t max_frame, std::function<void(Conn*)> on_gone, GroupFinder group)
       : sock_(std::move(sock)),
         pool_(pool),
         max_frame_(max_frame),
-        on_gone_(std::move(on_gone)) {
+        on_gone_(std::move(on_gone)),
+        group_(std::move(group)),
+        queue_(std::make_shared<SerialQueue>(pool)) {
     boost::system::error_code ec;
     auto ep = sock_.remote_endpoint(ec);
     std::string peer =
@@ -76,6 +175,9 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
     });
   }
   void Post(std::function<void()> fn) override { Enqueue(std::move(fn)); }
+  const void* Group() const override {
+    return grouped_.load() ? queue_.get() : nullptr;
+  }
   std::function<void(std::function<void()>)> Poster() override {
     std::weak_ptr<Conn> weak = weak_from_this();
     return [weak](std::function<void()> fn) {
@@ -126,6 +228,7 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
     asio::async_read(sock_, asio::buffer(buf.get(), len),
                      [self, buf, len](boost::system::error_code ec, size_t) {
                        if (ec) return self->Gone();
+                       self->MaybeJoinGroup(buf.get(), len);
                        if (!self->RunInline(buf, len)) {
                          self->Enqueue([self, buf, len] {
                            self->proto_->OnMessage(buf, len);
@@ -158,70 +261,35 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
                       cmd != kCancel)) {
       return false;
     }
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      if (draining_ || !queue_.empty()) return false;
-      draining_ = true;  // keeps workers out while this runs
-    }
-    proto_->OnMessage(buf, len);
-    bool start = false;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      draining_ = !queue_.empty();
-      start = draining_;
-    }
-    if (start) {
-      auto self = shared_from_this();
-      pool_->Work([self] { self->Drain(); });
-    }
-    return true;
+    return queue_->RunIfIdle([&] { proto_->OnMessage(buf, len); });
+  }
+
+  // The first SMB2 NEGOTIATE of a client offering SMB 3.x moves this
+  // connection onto its client's shared queue (multichannel), while
+  // nothing of it is queued yet. I/O thread.
+  void MaybeJoinGroup(const char* p, size_t len) {
+    if (joined_checked_ || !group_) return;
+    if (len >= 4 && static_cast<unsigned char>(p[0]) == 0xFF) return;  // SMB1
+    joined_checked_ = true;
+    std::string guid = MultichannelGuid(p, len);
+    if (guid.empty() || queued_.load() != 0) return;
+    queue_ = group_(guid);
+    grouped_ = true;
   }
 
   void Enqueue(std::function<void()> fn) {
-    bool start = false;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      queue_.push_back(std::move(fn));
-      ++queued_;
-      if (!draining_) {
-        draining_ = true;
-        start = true;
-      }
-    }
-    if (start) {
-      auto self = shared_from_this();
-      pool_->Work([self] { self->Drain(); });
-    }
-  }
-
-  void Drain() {
-    for (int n = 0; n < 64; ++n) {
-      std::function<void()> fn;
-      {
-        std::lock_guard<std::mutex> g(mu_);
-        if (queue_.empty()) {
-          draining_ = false;
-          break;
-        }
-        fn = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      fn();
-      --queued_;
-    }
-    bool more;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      more = draining_;
-    }
+    ++queued_;
     auto self = shared_from_this();
-    if (more) pool_->Work([self] { self->Drain(); });
-    if (!paused_.load()) return;  // reading goes on by itself
-    asio::post(sock_.get_executor(), [self] {
-      if (self->paused_ && self->queued_.load() < kMaxQueued / 2 &&
-          !self->gone_) {
-        self->paused_ = false;
-        self->ReadHeader();
+    queue_->Enqueue([self, fn = std::move(fn)] {
+      fn();
+      if (--self->queued_ < kMaxQueued / 2 && self->paused_.load()) {
+        asio::post(self->sock_.get_executor(), [self] {
+          if (self->paused_ && self->queued_.load() < kMaxQueued / 2 &&
+              !self->gone_) {
+            self->paused_ = false;
+            self->ReadHeader();
+          }
+        });
       }
     });
   }
@@ -300,11 +368,14 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
   bool close_after_writes_ = false;
   bool gone_ = false;
   std::atomic<bool> paused_{false};  // written on the I/O thread only
-  // Serial queue.
-  std::mutex mu_;
-  std::deque<std::function<void()>> queue_;  // GUARDED_BY(mu_)
-  bool draining_ = false;                    // GUARDED_BY(mu_)
-  std::atomic<size_t> queued_{0};
+  GroupFinder group_;                // null: multichannel off
+  // The serial queue: replaced only by MaybeJoinGroup on the I/O thread,
+  // before anything is queued (and before any other thread knows of this
+  // connection's sessions).
+  std::shared_ptr<SerialQueue> queue_;
+  bool joined_checked_ = false;         // I/O thread
+  std::atomic<bool> grouped_{false};    // queue_ is the client's shared one
+  std::atomic<size_t> queued_{0};       // this connection's queued functions
   std::atomic<bool> gone_done_{false};  // OnDisconnect has run
 };
 
@@ -316,6 +387,28 @@ struct SmbServer::Impl {
   mutable std::mutex mu;
   std::set<std::shared_ptr<Conn>> conns;  // GUARDED_BY(mu)
   std::atomic<bool> stopping{false};
+  // The serial queue of each client (by client GUID) with a live 3.x
+  // connection.
+  std::mutex groups_mu;
+  std::map<std::string, std::weak_ptr<SerialQueue>>
+      groups;  // GUARDED_BY(groups_mu)
+
+  std::shared_ptr<SerialQueue> GroupQueue(const std::string& guid) {
+    std::lock_guard<std::mutex> g(groups_mu);
+    for (auto it = groups.begin(); it != groups.end();) {
+      if (it->second.expired())
+        it = groups.erase(it);
+      else
+        ++it;
+    }
+    auto& w = groups[guid];
+    auto q = w.lock();
+    if (!q) {
+      q = std::make_shared<SerialQueue>(pool);
+      w = q;
+    }
+    return q;
+  }
 
   void Accept() {
     acceptor->async_accept(
@@ -328,7 +421,8 @@ struct SmbServer::Impl {
           }
           size_t max_frame = state.opts.max_io + (1 << 20);
           auto c = std::make_shared<Conn>(
-              std::move(sock), pool, &state, max_frame, [this](Conn* gone) {
+              std::move(sock), pool, &state, max_frame,
+              [this](Conn* gone) {
                 std::lock_guard<std::mutex> g(mu);
                 for (auto it = conns.begin(); it != conns.end(); ++it) {
                   if (it->get() == gone) {
@@ -336,7 +430,12 @@ struct SmbServer::Impl {
                     break;
                   }
                 }
-              });
+              },
+              state.opts.multichannel
+                  ? GroupFinder([this](const std::string& guid) {
+                      return GroupQueue(guid);
+                    })
+                  : GroupFinder());
           {
             std::lock_guard<std::mutex> g(mu);
             conns.insert(c);
@@ -499,6 +598,7 @@ std::vector<std::string> SmbServer::Reload(const SmbOptions& next) {
   differs("oplocks", cur.oplocks != next.oplocks);
   differs("oplock_break_timeout_ms",
           cur.oplock_break_timeout_ms != next.oplock_break_timeout_ms);
+  differs("multichannel", cur.multichannel != next.multichannel);
   differs("durable_handles", cur.durable_handles != next.durable_handles);
   differs("durable_timeout_ms",
           cur.durable_timeout_ms != next.durable_timeout_ms ||

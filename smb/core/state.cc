@@ -16,9 +16,19 @@ void SmbServerState::SetConfig(std::shared_ptr<const ShareConfig> c) {
   config_ = std::move(c);
 }
 
-void SessionDirectory::Add(uint64_t id, std::string user, Runner run) {
+void SessionDirectory::Add(uint64_t id, std::string user, Runner run,
+                           SmbConnection* conn, const void* group) {
   std::lock_guard<std::mutex> g(mu_);
-  sessions_[id] = Entry{std::move(user), std::move(run)};
+  sessions_[id] = Entry{std::move(user), std::move(run), conn, group};
+}
+
+SmbConnection* SessionDirectory::FindInGroup(uint64_t id,
+                                             const void* group) const {
+  if (!group) return nullptr;
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || it->second.group != group) return nullptr;
+  return it->second.conn;
 }
 
 void SessionDirectory::Remove(uint64_t id) {

@@ -2,10 +2,11 @@
 // tree connects and opens (MS-SMB2 3.3.1).
 //
 // Ownership: SmbServerState is owned by the SmbServer and outlives every
-// connection; it borrows the Vfs. Sessions, trees and opens belong to one
-// SmbConnection and are touched only from its serial executor, so they need
-// no locks. FileStates (delete-pending, open counts shared by all
-// connections) is internally locked.
+// connection; it borrows the Vfs. Sessions (shared by the connections a
+// multichannel session is bound to), trees and opens (each held by one of
+// the session's connections) are touched only from the serial executor
+// those connections share, so they need no locks. FileStates (delete-pending,
+// open counts shared by all connections) is internally locked.
 #pragma once
 
 #include <algorithm>
@@ -60,19 +61,27 @@ class SmbConnection;
 // Every valid session, server-wide, and how to run something on the
 // connection that owns it — for a session setup that names it as its
 // PreviousSessionId (MS-SMB2 3.3.5.5.3: the old session ends, its durable
-// opens wait for a reconnect). Internally locked.
+// opens wait for a reconnect), and for a multichannel binding (the
+// connection itself, usable directly from a connection of the same group:
+// see Transport::Group). Internally locked.
 class SessionDirectory {
  public:
   using Runner = std::function<void(std::function<void(SmbConnection*)>)>;
-  void Add(uint64_t id, std::string user, Runner run);
+  void Add(uint64_t id, std::string user, Runner run,
+           SmbConnection* conn = nullptr, const void* group = nullptr);
   void Remove(uint64_t id);
   // The runner of session `id` if `user` owns it.
   std::optional<Runner> Find(uint64_t id, const std::string& user) const;
+  // The connection that set up session `id`, if it runs on `group` (not
+  // null): the caller, on that group's queue, may use it directly.
+  SmbConnection* FindInGroup(uint64_t id, const void* group) const;
 
  private:
   struct Entry {
     std::string user;
     Runner run;
+    SmbConnection* conn = nullptr;
+    const void* group = nullptr;
   };
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Entry> sessions_;  // GUARDED_BY(mu_)
@@ -121,6 +130,9 @@ struct SmbServerState {
   uint64_t volume_serial = 0;
   std::atomic<uint64_t> next_session_id{1};
   std::atomic<uint64_t> next_file_id{1};
+  // Async ids are unique server-wide: a wait started on one channel of a
+  // session may be ended through another.
+  std::atomic<uint64_t> next_async_id{1};
   FileStates files;
   SessionDirectory sessions;
   ClientDirectory clients;
@@ -169,6 +181,9 @@ struct Session {
   PreauthHash preauth;  // 3.1.1
   std::map<uint32_t, std::unique_ptr<Tree>> trees;
   uint32_t next_tree_id = 1;
+  // The connections the session is bound to (multichannel), the one that
+  // set it up first; all run on one serial queue (Transport::Group).
+  std::vector<SmbConnection*> channels;
   NanoTime established = 0;  // Clock::Default() time of the setup's end
   metrics::GaugeHold live{metrics::Gauge::kSmbSessions};
 };

@@ -483,6 +483,7 @@ TEST(ConfigTest, DumpText) {
             "  umask: \"022\"\n"
             "  oplocks: true\n"
             "  oplock_break_timeout_ms: 35000\n"
+            "  multichannel: true\n"
             "  durable_handles: true\n"
             "  durable_timeout_ms: 60000\n"
             "  max_durable_timeout_ms: 300000\n"
@@ -821,7 +822,8 @@ TEST(ConfigTest, SmbErrors) {
             "c.yaml:1:7: unknown key 'prot' in 'smb' (known keys: enabled, "
             "address, port, server_name, domain, signing, encryption, guest, "
             "guest_uid, guest_gid, max_io, umask, oplocks, "
-            "oplock_break_timeout_ms, durable_handles, durable_timeout_ms, "
+            "oplock_break_timeout_ms, multichannel, durable_handles, "
+            "durable_timeout_ms, "
             "max_durable_timeout_ms, resilient_timeout_ms, "
             "max_resilient_timeout_ms, users, shares)");
   EXPECT_EQ(Error("smb:\n  port: 65536\n"),
@@ -1069,6 +1071,7 @@ TEST(ConfigTest, SmbDumpHasNoPassword) {
                               "  umask: \"007\"\n"
                               "  oplocks: true\n"
                               "  oplock_break_timeout_ms: 35000\n"
+                              "  multichannel: true\n"
                               "  durable_handles: true\n"
                               "  durable_timeout_ms: 60000\n"
                               "  max_durable_timeout_ms: 300000\n"

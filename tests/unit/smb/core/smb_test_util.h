@@ -121,7 +121,12 @@ class FakeTransport : public Transport {
     }
   }
   bool closed() const { return close_calls > 0; }
+  // Connections with the same non-null group share a serial queue (as the
+  // server's connections of one client do): multichannel binding works
+  // only between them.
+  const void* Group() const override { return group; }
 
+  const void* group = nullptr;
   std::vector<std::string> sent;
   int close_calls = 0;
   std::deque<std::function<void()>> posted;
@@ -254,11 +259,12 @@ inline std::string NegotiateBody(const std::vector<uint16_t>& dialects,
 }
 
 inline std::string SessionSetupBody(std::string_view blob,
-                                    uint16_t security_mode = kSigningEnabled) {
+                                    uint16_t security_mode = kSigningEnabled,
+                                    uint8_t flags = 0) {
   std::string b;
   LeWriter w(&b);
   w.U16(25);
-  w.U8(0);  // flags
+  w.U8(flags);  // 1: binding
   w.U8(static_cast<uint8_t>(security_mode));
   w.U32(0);  // capabilities
   w.U32(0);  // channel
@@ -775,6 +781,62 @@ class SmbTestClient {
     session_key_ = ntlm.exported_session_key();
     session_flags_ = rs[0].U16(2);
     encrypt_ = session_flags_ & kSessionEncrypt;
+    return kStatusSuccess;
+  }
+
+  // Binds this connection to `first`'s session as another channel
+  // (multichannel): SESSION_SETUP with the binding flag, every leg signed
+  // with the session's key; on success this client uses the session and
+  // tree of `first`, signing with the new channel's key.
+  uint32_t Bind(const SmbTestClient& first, const LoginOptions& lo = {}) {
+    TestClientOptions co;
+    co.user = lo.user;
+    co.password = lo.password;
+    TestNtlmClient ntlm(co);
+    PreauthHash ph = conn_preauth_;
+    std::string mech_der = EncodeMechTypeList({kOidNtlmssp});
+    SessionKeys saved = keys_;
+    keys_ = first.keys_;  // legs are signed with Session.SigningKey
+    auto leg = [&](std::string_view blob) {
+      Request q;
+      q.command = kSessionSetup;
+      q.body = SessionSetupBody(blob, lo.security_mode, 1);
+      q.session_id = first.session_id_;
+      std::string m = Build(q);
+      Sign(&m);
+      if (dialect_ == kDialect311) ph.Update(m);
+      return m;
+    };
+    auto rs = SendRaw(
+        leg(EncodeNegTokenInit({kOidNtlmssp}, ntlm.Negotiate(), std::nullopt)));
+    if (rs.size() != 1 || rs[0].status() != kStatusMoreProcessingRequired) {
+      keys_ = saved;
+      if (rs.size() == 1) last_setup_ = rs[0];
+      return rs.size() == 1 ? rs[0].status() : kNoResponse;
+    }
+    if (dialect_ == kDialect311) ph.Update(rs[0].raw);
+    auto t = ParseNegTokenResp(rs[0].At(rs[0].U16(4), rs[0].U16(6)));
+    if (!t || !t->response_token) return kNoResponse;
+    NegTokenRespOut o;
+    o.response_token = ntlm.Authenticate(std::string(*t->response_token));
+    o.mech_list_mic = ntlm.MechListMic(mech_der);
+    std::string m = leg(EncodeNegTokenResp(o));
+    // The answer is signed with the channel's key.
+    SessionKeys channel = first.keys_;
+    channel.signing = DeriveSessionKeys(dialect_, ntlm.exported_session_key(),
+                                        cipher_, ph.value())
+                          .signing;
+    keys_ = channel;
+    rs = SendRaw(m);
+    if (rs.size() != 1 || rs[0].status() != kStatusSuccess) {
+      keys_ = saved;
+      if (rs.size() == 1) last_setup_ = rs[0];
+      return rs.size() == 1 ? rs[0].status() : kNoResponse;
+    }
+    last_setup_ = rs[0];
+    session_id_ = first.session_id_;
+    tree_id_ = first.tree_id_;
+    encrypt_ = first.encrypt_;
     return kStatusSuccess;
   }
 
