@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The FUSE mount against a native directory of the same disk, in one run:
 # fio sequential 1 GiB write/read (1 MiB blocks), 4 KiB random read/write
-# with 1 and 2 jobs, and fs_meta_bench (create+stat, unlink, ls -l, fcntl
-# lock+unlock, one getxattr round trip). Prints medians of REPS runs and the ratio mount/native.
+# with 1 and 2 jobs, fs_meta_bench (create+stat, unlink, readdir+lstat of
+# 10,000 entries, fcntl lock+unlock, one getxattr round trip) and coreutils
+# `ls -l` of 10,000 files just created and again 11 s later, when the
+# mount's cached names have expired (ls also asks every entry's
+# security.selinux xattr, which the kernel does not cache for FUSE). Prints
+# medians of REPS runs and the ratio mount/native.
 #
 #   scripts/bench_fuse.sh BUILD_DIR REPS
 set -euo pipefail
@@ -38,6 +42,7 @@ PY
 }
 
 declare -A results units
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 workloads=(seqwrite seqread randread1 randread2 randwrite1 randwrite2)
 for ((rep = 1; rep <= reps; rep++)); do
   for target in native mnt; do
@@ -54,15 +59,31 @@ for ((rep = 1; rep <= reps; rep++)); do
       results[$target,$k]+="$v "
       units[$k]=$unit
     done < <("$build/bench/fs_meta_bench" "$d")
+    mkdir "$d/lsl"
+    (cd "$d/lsl" && seq -f 'f%.0f' 1 10000 | xargs touch)
+    t0=$(date +%s%N)
+    ls -l "$d/lsl" > /dev/null
+    t1=$(date +%s%N)
+    results[$target,ls-l-coreutils]+="$(( 10000 * 1000000000 / (t1 - t0) )) "
+    # Again once the mount's cached names and attributes (10 s) expired.
+    sleep 11
+    t0=$(date +%s%N)
+    ls -l "$d/lsl" > /dev/null
+    t1=$(date +%s%N)
+    results[$target,ls-l-after-10s]+="$(( 10000 * 1000000000 / (t1 - t0) )) "
+    units[ls-l-coreutils]=entries/s
+    units[ls-l-after-10s]=entries/s
+    rm -rf "$d/lsl"
   done
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf "\nFUSE mount vs native directory (same disk), medians of %d runs\n" "$reps"
-printf "%-14s %14s %14s %8s\n" workload native mount ratio
-for k in seqwrite seqread randread1 randread2 randwrite1 randwrite2 create+stat unlink ls-l lock+unlock getxattr; do
+printf "load average before: %s, after: %s\n" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-15s %14s %14s %8s\n" workload native mount ratio
+for k in seqwrite seqread randread1 randread2 randwrite1 randwrite2 create+stat unlink ls-l ls-l-coreutils ls-l-after-10s lock+unlock getxattr; do
   n=$(echo "${results[native,$k]}" | median); m=$(echo "${results[mnt,$k]}" | median)
   unit=MB/s; [[ $k == rand* ]] && unit=IOPS; [[ -n "${units[$k]:-}" ]] && unit=${units[$k]}
   ratio=$(python3 -c "print(f'{$m/$n:.2f}' if $n else '-')")
-  printf "%-14s %14s %14s %8s  %s\n" "$k" "$n" "$m" "$ratio" "$unit"
+  printf "%-15s %14s %14s %8s  %s\n" "$k" "$n" "$m" "$ratio" "$unit"
 done
