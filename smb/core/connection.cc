@@ -198,13 +198,16 @@ bool SmbConnection::LeaveSession(uint64_t id) {
 }
 
 void SmbConnection::Register(Session* s) {
+  registered_group_ = transport_->Group();
   auto post = transport_->Poster();
   st_->sessions.Add(
       s->id, s->user ? s->user->name : "",
       [post, self = this](std::function<void(SmbConnection*)> fn) {
         post([self, fn = std::move(fn)] { fn(self); });
       },
-      this, transport_->Group());
+      this, transport_->Group(),
+      SessionDirectory::BindInfo{dialect_, signing_alg(), cipher_,
+                                 s->keys.signing});
 }
 
 SigningAlg SmbConnection::signing_alg() const {
@@ -345,6 +348,7 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
     c.msg = rest.substr(0, len);
     c.encrypted = encrypted;
     bind_reply_session_.reset();
+    bind_flag_only_ = false;
 
     if (h.command == kCancel) {
       Cancel(h);
@@ -382,8 +386,13 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
         !c.session->keys.signing.empty() && !c.session->guest &&
         !c.session->anonymous) {
       if (h.is_signed()) {
+        // SESSION_SETUP is signed with Session.SigningKey on every channel
+        // (MS-SMB2 3.2.4.1.1), the rest with the channel's key.
         bad_signature =
-            !VerifySignature(signing_alg(), SigningKey(c.session), c.msg);
+            h.command == kSessionSetup
+                ? !VerifySignature(c.session->alg, c.session->keys.signing,
+                                   c.msg)
+                : !VerifySignature(signing_alg(), SigningKey(c.session), c.msg);
       } else if (c.session->signing_required && h.command != kEcho) {
         bad_signature = true;
       }
@@ -458,7 +467,8 @@ void SmbConnection::HandleChain(std::string_view plain, bool encrypted,
       c.bulk_len = 0;
     }
     FinishElement(&c, s, sign, &out, last_element_start);
-    if (!sign && c.status == kStatusUserSessionDeleted && h.is_signed()) {
+    if (!sign && h.is_signed() &&
+        (c.status == kStatusUserSessionDeleted || bind_flag_only_)) {
       // No key to sign with (the session is not on this connection), but
       // clients that sign expect the flag on this answer; they do not
       // check its signature (as other servers answer it).
@@ -546,7 +556,13 @@ void SmbConnection::FinishElement(Call* c, Session* s, bool sign,
         c->req.command == kSessionSetup && c->status != kStatusSuccess
             ? s->keys.signing
             : SigningKey(s);
-    SignMessage(signing_alg(), key, &element);
+    // A refused binding from another dialect is signed the session's way.
+    // ... the session's way (its algorithm, as the client keeps it).
+    SigningAlg alg =
+        c->req.command == kSessionSetup && c->status != kStatusSuccess
+            ? s->alg
+            : signing_alg();
+    SignMessage(alg, key, &element);
     out->replace(element_start, element.size(), element);
   }
 }

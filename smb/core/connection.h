@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -306,11 +307,16 @@ class SmbConnection {
     std::shared_ptr<Session> session;
     std::unique_ptr<Authenticator> auth;
     PreauthHash preauth;  // 3.1.1: this connection's, then the legs
+    SigningAlg alg = SigningAlg::kHmacSha256;  // the session's
   };
   std::map<uint64_t, Binding> binding_;
   // The session whose key signs the answer to the binding request being
   // handled (its legs and refusals, once the request proved the key).
   std::shared_ptr<Session> bind_reply_session_;
+  const void* registered_group_ = nullptr;  // as the directory knows us
+  // A refused binding answered with SMB2_FLAGS_SIGNED but no signature
+  // (the dialects differ: no common way to sign).
+  bool bind_flag_only_ = false;
   std::map<uint64_t, std::unique_ptr<Open>> opens_;  // by volatile id
   std::map<uint64_t, Pending> pending_;              // by async id
   bool closing_ = false;

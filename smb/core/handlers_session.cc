@@ -348,6 +348,7 @@ void SmbConnection::SessionSetup(Call* c) {
       c->status = kStatusUserSessionDeleted;
       return;
     }
+
     if (!s->auth) {
       // Re-authentication of a valid session: a fresh exchange, continued
       // by the legs that follow.
@@ -359,6 +360,14 @@ void SmbConnection::SessionSetup(Call* c) {
   }
   Authenticator::Step step = s->auth->Process(blob);
   uint16_t session_flags = 0;
+  if (step.status == kStatusSuccess && channel_keys_.count(s->id)) {
+    // A session bound here as a further channel is re-authenticated on
+    // the connection that set it up, not here: the credentials were
+    // right, the place is not (as Windows answers).
+    s->auth.reset();
+    c->status = kStatusAccessDenied;
+    return;
+  }
   if (step.status == kStatusSuccess) {
     s->auth.reset();
     s->user = step.user;
@@ -381,6 +390,7 @@ void SmbConnection::SessionSetup(Call* c) {
       Cipher cipher = cipher_;
       s->keys = DeriveSessionKeys(dialect_, s->session_key, cipher,
                                   s->preauth.value());
+      s->alg = signing_alg();
       s->signing_required =
           st_->opts.signing_required || (security_mode & kSigningRequired);
       bool can_encrypt = dialect_ >= kDialect300 && cipher_ != Cipher::kNone;
@@ -411,8 +421,9 @@ void SmbConnection::SessionSetup(Call* c) {
     if (!was_valid) {
       sessions_.erase(id);
     } else {
-      // A failed re-authentication ends the session (its watches end with
-      // NOTIFY_CLEANUP, its opens close), once this answer is built.
+      // A failed re-authentication (on any channel) ends the session (its
+      // watches end with NOTIFY_CLEANUP, its opens close, on every
+      // channel), once this answer is built.
       s->auth.reset();
       transport_->Post([this, id] { ExpireSession(id); });
     }
@@ -454,23 +465,81 @@ void SmbConnection::SessionSetup(Call* c) {
 
 void SmbConnection::Bind(Call* c, std::string_view blob) {
   // MS-SMB2 3.3.5.5.2: only SMB 3.x, only for a session of the same
-  // client (whose connections share this connection's queue).
+  // client (whose connections share this connection's queue). The session
+  // is looked up server-wide first, so that a refusal is answered as the
+  // client can check it: signed with the session's key, its way.
   const uint64_t id = c->req.session_id;
-  if (!st_->opts.multichannel || dialect_ < kDialect300 ||
-      !transport_->Group()) {
-    c->status = kStatusRequestNotAccepted;
-    return;
-  }
   if (id == 0) {
     c->status = kStatusInvalidParameter;
     return;
   }
+  if (transport_->Group() != registered_group_) {
+    // This connection moved to another client's queue for this binding:
+    // its own sessions are found there now.
+    registered_group_ = transport_->Group();
+    for (auto& [sid, sess] : sessions_) {
+      if (sess->state == Session::State::kValid && !sess->anonymous &&
+          !sess->channels.empty() && sess->channels.front() == this) {
+        Register(sess.get());
+      }
+    }
+  }
   if (sessions_.count(id)) {  // already a channel here
-    c->status = kStatusRequestNotAccepted;
+    c->status = kStatusAccessDenied;
     return;
   }
+  const bool offered = st_->opts.multichannel && dialect_ >= kDialect300;
   auto bit = binding_.find(id);
   if (bit == binding_.end()) {
+    std::optional<SessionDirectory::BindInfo> info = st_->sessions.Lookup(id);
+    if (!info || info->signing_key.empty()) {
+      c->status = kStatusUserSessionDeleted;
+      return;
+    }
+    // The request proves the client holds the session: signed with the
+    // session's key, the session's way (3.3.5.2.4). Once it does, refusals
+    // are signed the same way.
+    const bool verified = c->req.is_signed() &&
+                          VerifySignature(info->alg, info->signing_key, c->msg);
+    if (verified) {
+      auto signer = std::make_shared<Session>();
+      signer->id = id;
+      signer->keys.signing = info->signing_key;
+      bind_reply_session_ = signer;
+      signer->alg = info->alg;
+    } else {
+      bind_flag_only_ = c->req.is_signed();
+    }
+    // AES-GMAC signing on one side only (as Windows answers it).
+    const bool gmac_here = signing_alg() == SigningAlg::kAesGmac;
+    const bool gmac_there = info->alg == SigningAlg::kAesGmac;
+    if (gmac_here != gmac_there) {
+      c->status = gmac_here ? kStatusNotSupported : kStatusRequestOutOfSequence;
+      return;
+    }
+    if (offered && info->dialect != dialect_) {
+      // No common way to sign the answer: flagged signed, as clients
+      // expect for this refusal.
+      bind_reply_session_.reset();
+      bind_flag_only_ = c->req.is_signed();
+      c->status = kStatusInvalidParameter;
+      return;
+    }
+    if (!verified) {
+      CFS_LOG_DEBUG("{}: binding to session {:#x} refused: {}", peer_, id,
+                    c->req.is_signed() ? "bad signature" : "not signed");
+      bind_flag_only_ = false;
+      c->status = kStatusAccessDenied;
+      return;
+    }
+    if (!offered || !transport_->Group()) {
+      c->status = kStatusRequestNotAccepted;
+      return;
+    }
+    if (dialect_ == kDialect311 && info->cipher != cipher_) {
+      c->status = kStatusInvalidParameter;
+      return;
+    }
     SmbConnection* owner = st_->sessions.FindInGroup(id, transport_->Group());
     std::shared_ptr<Session> s;
     if (owner) {
@@ -478,29 +547,12 @@ void SmbConnection::Bind(Call* c, std::string_view blob) {
         s = it->second;
     }
     if (!s || s->state != Session::State::kValid) {
+      // A session of another client (client GUID): not bound here.
       c->status = kStatusUserSessionDeleted;
       return;
     }
-    // The request proves the client holds the session: signed with the
-    // session's key (3.3.5.2.4). From here on refusals are signed too.
-    if (!c->req.is_signed() ||
-        !VerifySignature(signing_alg(), s->keys.signing, c->msg)) {
-      CFS_LOG_DEBUG("{}: binding to session {:#x} refused: {}", peer_, id,
-                    c->req.is_signed() ? "bad signature" : "not signed");
-      c->status = kStatusAccessDenied;
-      return;
-    }
     bind_reply_session_ = s;
-    if (owner->dialect_ != dialect_) {
-      c->status = kStatusInvalidParameter;
-      return;
-    }
-    if (dialect_ == kDialect311 &&
-        (owner->signing_alg() != signing_alg() || owner->cipher_ != cipher_)) {
-      c->status = kStatusRequestNotAccepted;
-      return;
-    }
-    if (s->anonymous || s->guest || s->keys.signing.empty()) {
+    if (s->anonymous || s->guest) {
       c->status = kStatusNotSupported;
       return;
     }
@@ -510,12 +562,13 @@ void SmbConnection::Bind(Call* c, std::string_view blob) {
     }
     Binding b;
     b.session = s;
+    b.alg = info->alg;
     b.auth = NewAuthenticator(st_);
     if (dialect_ == kDialect311) b.preauth = conn_preauth_;
     bit = binding_.emplace(id, std::move(b)).first;
   } else if (!c->req.is_signed() ||
-             !VerifySignature(signing_alg(), bit->second.session->keys.signing,
-                              c->msg)) {
+             !VerifySignature(bit->second.alg,
+                              bit->second.session->keys.signing, c->msg)) {
     CFS_LOG_DEBUG(
         "{}: binding to session {:#x} refused: leg not signed "
         "with the session's key",
@@ -577,7 +630,7 @@ void SmbConnection::Bind(Call* c, std::string_view blob) {
     h.flags |= kFlagSigned;
     AppendHeader(h, &resp);
     resp += c->body;
-    SignMessage(signing_alg(), s->keys.signing, &resp);
+    SignMessage(b.alg, s->keys.signing, &resp);
     b.preauth.Update(resp);
   }
 }

@@ -105,9 +105,30 @@ class SerialQueue : public std::enable_shared_from_this<SerialQueue> {
   bool draining_ = false;                    // GUARDED_BY(mu_)
 };
 
-// Finds (or makes) the serial queue a client's connections share.
-using GroupFinder =
-    std::function<std::shared_ptr<SerialQueue>(const std::string& guid)>;
+// The serial queues clients' connections share: by client GUID (found or
+// made), and by the queue itself (if it still exists).
+struct GroupFinder {
+  std::function<std::shared_ptr<SerialQueue>(const std::string& guid)> by_guid;
+  std::function<std::shared_ptr<SerialQueue>(const void* queue)> by_queue;
+  explicit operator bool() const { return static_cast<bool>(by_guid); }
+};
+
+// A SESSION_SETUP binding a connection to session `*id` (one message, not
+// encrypted)?
+bool IsBinding(const char* p, size_t len, uint64_t* id) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  if (len < kSmb2HeaderSize + 24 || u[0] != 0xFE || u[1] != 'S' ||
+      u[2] != 'M' || u[3] != 'B' || (u[12] | (u[13] << 8)) != kSessionSetup) {
+    return false;
+  }
+  uint32_t next = u[20] | (u[21] << 8) | (u[22] << 16) |
+                  (static_cast<uint32_t>(u[23]) << 24);
+  if (next != 0 || !(u[kSmb2HeaderSize + 2] & 0x1)) return false;
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | u[40 + i];
+  *id = v;
+  return v != 0;
+}
 
 // Is this first SMB2 frame a NEGOTIATE offering SMB 3.x? Its client GUID
 // then (empty otherwise).
@@ -136,6 +157,7 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
        size_t max_frame, std::function<void(Conn*)> on_gone, GroupFinder group)
       : sock_(std::move(sock)),
         pool_(pool),
+        st_(st),
         max_frame_(max_frame),
         on_gone_(std::move(on_gone)),
         group_(std::move(group)),
@@ -176,7 +198,8 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
   }
   void Post(std::function<void()> fn) override { Enqueue(std::move(fn)); }
   const void* Group() const override {
-    return grouped_.load() ? queue_.get() : nullptr;
+    std::lock_guard<std::mutex> g(qmu_);
+    return grouped_ ? queue_.get() : nullptr;
   }
   std::function<void(std::function<void()>)> Poster() override {
     std::weak_ptr<Conn> weak = weak_from_this();
@@ -261,26 +284,57 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
                       cmd != kCancel)) {
       return false;
     }
-    return queue_->RunIfIdle([&] { proto_->OnMessage(buf, len); });
+    std::shared_ptr<SerialQueue> q;
+    {
+      std::lock_guard<std::mutex> g(qmu_);
+      q = queue_;
+    }
+    return q->RunIfIdle([&] { proto_->OnMessage(buf, len); });
   }
 
   // The first SMB2 NEGOTIATE of a client offering SMB 3.x moves this
   // connection onto its client's shared queue (multichannel), while
   // nothing of it is queued yet. I/O thread.
   void MaybeJoinGroup(const char* p, size_t len) {
-    if (joined_checked_ || !group_) return;
+    if (!group_) return;
+    uint64_t bind_to = 0;
+    if (joined_checked_) {
+      // A binding to a session of another client moves this connection
+      // onto that client's queue (while nothing of it is queued), so the
+      // channels of one session still run one at a time.
+      if (!IsBinding(p, len, &bind_to)) return;
+      const void* target = st_->sessions.GroupOf(bind_to);
+      if (!target) return;
+      std::shared_ptr<SerialQueue> q = group_.by_queue(target);
+      std::lock_guard<std::mutex> g(qmu_);
+      // Only a connection alone on its queue moves (none of its sessions
+      // then has a channel elsewhere that would be left behind).
+      if (!q || q == queue_ || queued_.load() != 0 || queue_.use_count() != 1)
+        return;
+      queue_ = std::move(q);
+      grouped_ = true;
+      return;
+    }
     if (len >= 4 && static_cast<unsigned char>(p[0]) == 0xFF) return;  // SMB1
     joined_checked_ = true;
     std::string guid = MultichannelGuid(p, len);
-    if (guid.empty() || queued_.load() != 0) return;
-    queue_ = group_(guid);
+    if (guid.empty()) return;
+    std::shared_ptr<SerialQueue> q = group_.by_guid(guid);
+    std::lock_guard<std::mutex> g(qmu_);
+    if (queued_.load() != 0) return;
+    queue_ = std::move(q);
     grouped_ = true;
   }
 
   void Enqueue(std::function<void()> fn) {
-    ++queued_;
+    std::shared_ptr<SerialQueue> q;
+    {
+      std::lock_guard<std::mutex> g(qmu_);
+      ++queued_;
+      q = queue_;
+    }
     auto self = shared_from_this();
-    queue_->Enqueue([self, fn = std::move(fn)] {
+    q->Enqueue([self, fn = std::move(fn)] {
       fn();
       if (--self->queued_ < kMaxQueued / 2 && self->paused_.load()) {
         asio::post(self->sock_.get_executor(), [self] {
@@ -350,6 +404,7 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
 
   tcp::socket sock_;
   net::IoPool* pool_;
+  SmbServerState* st_;
   size_t max_frame_;
   std::function<void(Conn*)> on_gone_;
   std::unique_ptr<SmbConnection> proto_;
@@ -370,11 +425,11 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
   std::atomic<bool> paused_{false};  // written on the I/O thread only
   GroupFinder group_;                // null: multichannel off
   // The serial queue: replaced only by MaybeJoinGroup on the I/O thread,
-  // before anything is queued (and before any other thread knows of this
-  // connection's sessions).
-  std::shared_ptr<SerialQueue> queue_;
+  // while nothing of this connection is queued or running.
+  mutable std::mutex qmu_;
+  std::shared_ptr<SerialQueue> queue_;  // GUARDED_BY(qmu_)
+  bool grouped_ = false;                // GUARDED_BY(qmu_): a shared one
   bool joined_checked_ = false;         // I/O thread
-  std::atomic<bool> grouped_{false};    // queue_ is the client's shared one
   std::atomic<size_t> queued_{0};       // this connection's queued functions
   std::atomic<bool> gone_done_{false};  // OnDisconnect has run
 };
@@ -392,6 +447,15 @@ struct SmbServer::Impl {
   std::mutex groups_mu;
   std::map<std::string, std::weak_ptr<SerialQueue>>
       groups;  // GUARDED_BY(groups_mu)
+
+  std::shared_ptr<SerialQueue> FindQueue(const void* queue) {
+    std::lock_guard<std::mutex> g(groups_mu);
+    for (auto& [guid, w] : groups) {
+      auto q = w.lock();
+      if (q && q.get() == queue) return q;
+    }
+    return nullptr;
+  }
 
   std::shared_ptr<SerialQueue> GroupQueue(const std::string& guid) {
     std::lock_guard<std::mutex> g(groups_mu);
@@ -432,10 +496,11 @@ struct SmbServer::Impl {
                 }
               },
               state.opts.multichannel
-                  ? GroupFinder([this](const std::string& guid) {
-                      return GroupQueue(guid);
-                    })
-                  : GroupFinder());
+                  ? GroupFinder{[this](const std::string& guid) {
+                                  return GroupQueue(guid);
+                                },
+                                [this](const void* q) { return FindQueue(q); }}
+                  : GroupFinder{});
           {
             std::lock_guard<std::mutex> g(mu);
             conns.insert(c);

@@ -17,9 +17,25 @@ void SmbServerState::SetConfig(std::shared_ptr<const ShareConfig> c) {
 }
 
 void SessionDirectory::Add(uint64_t id, std::string user, Runner run,
-                           SmbConnection* conn, const void* group) {
+                           SmbConnection* conn, const void* group,
+                           BindInfo info) {
   std::lock_guard<std::mutex> g(mu_);
-  sessions_[id] = Entry{std::move(user), std::move(run), conn, group};
+  sessions_[id] =
+      Entry{std::move(user), std::move(run), conn, group, std::move(info)};
+}
+
+const void* SessionDirectory::GroupOf(uint64_t id) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.group;
+}
+
+std::optional<SessionDirectory::BindInfo> SessionDirectory::Lookup(
+    uint64_t id) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second.info;
 }
 
 SmbConnection* SessionDirectory::FindInGroup(uint64_t id,

@@ -64,17 +64,32 @@ class SmbConnection;
 // opens wait for a reconnect), and for a multichannel binding (the
 // connection itself, usable directly from a connection of the same group:
 // see Transport::Group). Internally locked.
+// What a binding attempt from any connection needs to check and answer
+// (MS-SMB2 3.3.5.5: the global session table): fixed once the session is
+// set up.
+struct SessionBindInfo {
+  uint16_t dialect = 0;
+  SigningAlg alg = SigningAlg::kHmacSha256;
+  Cipher cipher = Cipher::kNone;
+  std::string signing_key;  // Session.SigningKey
+};
+
 class SessionDirectory {
  public:
   using Runner = std::function<void(std::function<void(SmbConnection*)>)>;
+  using BindInfo = SessionBindInfo;
   void Add(uint64_t id, std::string user, Runner run,
-           SmbConnection* conn = nullptr, const void* group = nullptr);
+           SmbConnection* conn = nullptr, const void* group = nullptr,
+           BindInfo info = {});
+  std::optional<BindInfo> Lookup(uint64_t id) const;
   void Remove(uint64_t id);
   // The runner of session `id` if `user` owns it.
   std::optional<Runner> Find(uint64_t id, const std::string& user) const;
   // The connection that set up session `id`, if it runs on `group` (not
   // null): the caller, on that group's queue, may use it directly.
   SmbConnection* FindInGroup(uint64_t id, const void* group) const;
+  // The group (serial queue) of the connection that set up session `id`.
+  const void* GroupOf(uint64_t id) const;
 
  private:
   struct Entry {
@@ -82,6 +97,7 @@ class SessionDirectory {
     Runner run;
     SmbConnection* conn = nullptr;
     const void* group = nullptr;
+    BindInfo info;
   };
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, Entry> sessions_;  // GUARDED_BY(mu_)
@@ -176,6 +192,9 @@ struct Session {
   OpContext ctx;  // credential the session's operations run as
   std::string session_key;
   SessionKeys keys;
+  // How Session.SigningKey signs (the algorithm of the connection that set
+  // the session up; a channel signs with its own).
+  SigningAlg alg = SigningAlg::kHmacSha256;
   bool signing_required = false;
   bool encrypt = false;
   PreauthHash preauth;  // 3.1.1

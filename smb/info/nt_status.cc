@@ -152,6 +152,7 @@ std::string NtStatusName(NtStatus s) {
     CFS_NT_NAME(BAD_DEVICE_TYPE, kStatusBadDeviceType)
     CFS_NT_NAME(BAD_NETWORK_NAME, kStatusBadNetworkName)
     CFS_NT_NAME(REQUEST_NOT_ACCEPTED, kStatusRequestNotAccepted)
+    CFS_NT_NAME(REQUEST_OUT_OF_SEQUENCE, kStatusRequestOutOfSequence)
     CFS_NT_NAME(NOT_SAME_DEVICE, kStatusNotSameDevice)
     CFS_NT_NAME(FILE_RENAMED, kStatusFileRenamed)
     CFS_NT_NAME(OPLOCK_NOT_GRANTED, kStatusOplockNotGranted)

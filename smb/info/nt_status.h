@@ -74,6 +74,7 @@ inline constexpr NtStatus kStatusNetworkAccessDenied = 0xC00000CA;
 inline constexpr NtStatus kStatusBadDeviceType = 0xC00000CB;
 inline constexpr NtStatus kStatusBadNetworkName = 0xC00000CC;
 inline constexpr NtStatus kStatusRequestNotAccepted = 0xC00000D0;
+inline constexpr NtStatus kStatusRequestOutOfSequence = 0xC000042A;
 inline constexpr NtStatus kStatusInvalidOplockProtocol = 0xC00000E3;
 inline constexpr NtStatus kStatusNotSameDevice = 0xC00000D4;
 inline constexpr NtStatus kStatusFileRenamed = 0xC00000D5;

@@ -29,8 +29,7 @@ command -v smbtorture > /dev/null ||
 
 suites=(${SMB_TORTURE_SUITES:-smb2.connect smb2.read smb2.getinfo smb2.setinfo
   smb2.dir smb2.rename smb2.create smb2.delete-on-close-perms smb2.timestamps
-  smb2.credits smb2.compound smb2.lock smb2.session.bind1 smb2.session.bind2
-  smb2.multichannel.generic smb2.sharemode smb2.deny smb2.oplock
+  smb2.credits smb2.compound smb2.lock smb2.session smb2.multichannel.generic smb2.sharemode smb2.deny smb2.oplock
   smb2.lease smb2.notify smb2.durable-open smb2.durable-open-disconnect
   smb2.durable-v2-open})
 # Results file name: smbtorture-results[-TAG].txt (ctest runs the suites in

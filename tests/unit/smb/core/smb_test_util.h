@@ -797,6 +797,10 @@ class SmbTestClient {
     std::string mech_der = EncodeMechTypeList({kOidNtlmssp});
     SessionKeys saved = keys_;
     keys_ = first.keys_;  // legs are signed with Session.SigningKey
+    // ... the session's way (a client signs a binding request with the
+    // session's algorithm, whatever this connection negotiated).
+    SigningAlg own_alg = signing_alg_;
+    signing_alg_ = first.signing_alg_;
     auto leg = [&](std::string_view blob) {
       Request q;
       q.command = kSessionSetup;
@@ -811,6 +815,7 @@ class SmbTestClient {
         leg(EncodeNegTokenInit({kOidNtlmssp}, ntlm.Negotiate(), std::nullopt)));
     if (rs.size() != 1 || rs[0].status() != kStatusMoreProcessingRequired) {
       keys_ = saved;
+      signing_alg_ = own_alg;
       if (rs.size() == 1) last_setup_ = rs[0];
       return rs.size() == 1 ? rs[0].status() : kNoResponse;
     }
@@ -821,6 +826,7 @@ class SmbTestClient {
     o.response_token = ntlm.Authenticate(std::string(*t->response_token));
     o.mech_list_mic = ntlm.MechListMic(mech_der);
     std::string m = leg(EncodeNegTokenResp(o));
+    signing_alg_ = own_alg;
     // The answer is signed with the channel's key.
     SessionKeys channel = first.keys_;
     channel.signing = DeriveSessionKeys(dialect_, ntlm.exported_session_key(),
