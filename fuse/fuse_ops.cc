@@ -268,11 +268,15 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             fuse_file_info* fi) {
-  Result<std::string> d =
-      Frontend(req)->vfs()->Read(ContextOf(req), ino, fi->fh, off, size);
-  if (!d.ok()) return ReplyError(req, d.status());
-  metrics::AddBytesRead(metrics::Protocol::kFuse, d->size());
-  fuse_reply_buf(req, d->data(), d->size());
+  // One buffer per reader thread, kept: a fresh zeroed buffer per request
+  // cost a memset (and page faults) of up to max_read bytes.
+  thread_local std::vector<char> buf;
+  if (buf.size() < size) buf.resize(size);
+  Result<size_t> n = Frontend(req)->vfs()->ReadInto(ContextOf(req), ino, fi->fh,
+                                                    off, size, buf.data());
+  if (!n.ok()) return ReplyError(req, n.status());
+  metrics::AddBytesRead(metrics::Protocol::kFuse, *n);
+  fuse_reply_buf(req, buf.data(), *n);
 }
 
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
@@ -465,6 +469,12 @@ void OpInit(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_POSIX_LOCKS) conn->want |= FUSE_CAP_POSIX_LOCKS;
   if (conn->capable & FUSE_CAP_FLOCK_LOCKS) conn->want |= FUSE_CAP_FLOCK_LOCKS;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  // Always READDIRPLUS, not only for a listing's first request or after
+  // lookups ("auto"): `ls -l` reads the whole directory before it stats
+  // anything, so where the kernel reads a directory a page at a time every
+  // entry past the first page cost a LOOKUP round trip. Attributes cost the
+  // vfs one record read per entry, far less than a round trip.
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) {
     conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   }
