@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "fuse/fuse_internal.h"
+#include "fuse/fuse_loop.h"
 #include "util/log.h"
 
 namespace concordfs {
@@ -71,14 +72,9 @@ Status FuseFrontend::Mount() {
   worker_ = std::thread([this] { WorkerLoop(); });
   subscription_ =
       vfs_->Subscribe([this](const ChangeEvent& ev) { OnChange(ev); });
-  loop_ = std::thread([this] {
-    fuse_loop_config* cfg = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_max_threads(cfg, opts_.max_threads);
-    fuse_loop_cfg_set_idle_threads(cfg, 4);
-    int rc = fuse_session_loop_mt(session_, cfg);
-    fuse_loop_cfg_destroy(cfg);
-    if (rc != 0 && rc != -EINTR) CFS_LOG_WARN("FUSE loop ended with {}", rc);
-  });
+  loop_ = std::make_unique<FuseLoop>(session_, opts_.max_threads,
+                                     std::chrono::microseconds(opts_.watch_us));
+  loop_->Start();
   CFS_LOG_INFO("mounted at {}", opts_.mount_point);
   return Status::Ok();
 }
@@ -88,9 +84,13 @@ void FuseFrontend::Stop() {
   if (subscription_) vfs_->Unsubscribe(subscription_);
   subscription_ = 0;
   fuse_session_exit(session_);
-  // Unmounting makes the loop's pending reads fail, so the loop returns.
+  // Unmounting makes the readers' pending reads fail, so they return.
   fuse_session_unmount(session_);
-  if (loop_.joinable()) loop_.join();
+  if (loop_) {
+    int rc = loop_->Join();
+    if (rc != 0) CFS_LOG_WARN("FUSE loop ended with {}", rc);
+    loop_.reset();
+  }
   {
     std::lock_guard<std::mutex> l(mu_);
     stopping_ = true;

@@ -33,6 +33,8 @@ struct fuse_session;
 
 namespace concordfs {
 
+class FuseLoop;
+
 struct FuseOptions {
   std::string mount_point;  // absolute
   bool allow_other = false;
@@ -40,7 +42,11 @@ struct FuseOptions {
   double attr_timeout = 1.0;   // seconds the kernel may cache attributes
   // Keep the kernel page cache across opens; remote changes invalidate it.
   bool kernel_cache = true;
+  // Threads reading requests (a handler may block: fsync, lease breaks).
   unsigned max_threads = 16;
+  // After a reply one reader watches for the next request this long before
+  // sleeping (FuseLoop); 0 turns watching off.
+  unsigned watch_us = 50;
   // A local open fails with EACCES when an SMB open denies its access.
   bool enforce_share_modes = false;
 };
@@ -82,7 +88,7 @@ class FuseFrontend {
   locking::CacheBreaks* breaks_ = nullptr;
   FuseOptions opts_;
   fuse_session* session_ = nullptr;
-  std::thread loop_;
+  std::unique_ptr<FuseLoop> loop_;
   uint64_t subscription_ = 0;
 
   std::mutex mu_;
