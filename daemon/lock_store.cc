@@ -162,7 +162,8 @@ class MetadataLockStore : public locking::LockStore {
 
   Status Flush() override {
     if (opts_.persist == LockPersist::kWritten) {
-      return syncs_ ? md_->Sync() : Status::Ok();
+      // SyncLog covers every write that returned before it started.
+      return syncs_ ? md_->SyncLog() : Status::Ok();
     }
     if (opts_.persist != LockPersist::kBehind) return Status::Ok();
     std::unique_lock<std::mutex> l(mu_);
@@ -272,8 +273,10 @@ class MetadataLockStore : public locking::LockStore {
   }
 
   // Makes written-through lock records durable: kGather after the first
-  // unsynced write, one Sync() (a synced empty LevelDB write, which syncs
-  // the log holding every earlier write), then waits for the next one.
+  // unsynced write, one SyncLog() (the LevelDB store fdatasyncs its log
+  // files directly, so lock writes arriving meanwhile do not wait for the
+  // disk; it covers every write that returned before it started), then
+  // waits for the next one.
   void SyncerLoop() {
     std::unique_lock<std::mutex> l(mu_);
     for (;;) {
@@ -282,7 +285,7 @@ class MetadataLockStore : public locking::LockStore {
       work_cv_.wait_for(l, kGather, [&] { return stop_; });
       sync_armed_.store(false);
       l.unlock();
-      Status st = md_->Sync();
+      Status st = md_->SyncLog();
       l.lock();
       if (!st.ok()) {
         CFS_LOG_ERROR("syncing durable locks failed (will retry): {}",

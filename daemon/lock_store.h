@@ -8,12 +8,14 @@
 //   record reaches the kernel: write(2), no fsync) before it returns, so the
 //   reply, sent after it, never precedes the record. A daemon crash (kill -9)
 //   loses nothing. Under `sync: batch`/`always` a syncer thread makes the
-//   change durable 10 ms after the first unsynced change (one Sync() per
-//   period at most, never on the reply path; a lock call whose write
-//   arrives during that fsync waits for it, since LevelDB serialises
-//   writers). A host crash can lose the changes of those last ~10 ms (and,
-//   when LevelDB has just switched to a new log file, those of the old log
-//   until its memtable is written out as a synced table).
+//   change durable 10 ms after the first unsynced change (one
+//   MetadataStore::SyncLog() per period at most, never on the reply path:
+//   the LevelDB store fdatasyncs its log files, the current one and any
+//   older one still present, from the syncer thread, outside LevelDB's
+//   writer queue, so a lock call whose write arrives during that fsync
+//   does not wait for it; only in the one period after LevelDB switched to
+//   a new log file does SyncLog also do a synced LevelDB write, which
+//   does). A host crash can lose the changes of those last ~10 ms.
 // - synced: Save() commits and (under `sync: batch`/`always`) fsyncs the
 //   change before it returns (LevelDB groups concurrent synced writers); a
 //   grant waits for its fsync. Nothing answered is lost, also when the host

@@ -107,6 +107,14 @@ class MetadataStore {
   virtual Status Write(const MetadataBatch& batch) = 0;
   // Makes every earlier Write durable (fsync of the metadata log).
   virtual Status Sync() = 0;
+  // Like Sync() (every Write that returned before the call is durable when
+  // it returns OK), but, where the store can, without holding up
+  // concurrent writers for the duration of the fsync: the LevelDB store
+  // fdatasyncs its log files directly instead of through a synced LevelDB
+  // write (which holds LevelDB's writer queue across the fsync). For a
+  // background syncer of unsynced writes (the lock store's). Default:
+  // Sync().
+  virtual Status SyncLog() { return Sync(); }
   virtual SyncPolicy sync_policy() const = 0;
   // "leveldb:/path" or "memory".
   virtual std::string Describe() const = 0;
@@ -153,9 +161,21 @@ class MetadataStore {
   uint64_t fs_id_ = 0;
 };
 
+struct LevelDbStoreOptions {
+  // LevelDB's memtable size: a new log file is started each time this much
+  // has been written (small in tests, to switch logs often).
+  size_t write_buffer_size = 16 << 20;
+  // Tests only: called by SyncLog() with "log" and the file's path before
+  // it fdatasyncs a log file, and with "fallback" and the directory before
+  // a synced LevelDB write that it does instead or in addition (see
+  // leveldb_store.cc). May sleep, to make the sync slow.
+  std::function<void(std::string_view event, const std::string& path)>
+      sync_log_hook;
+};
+
 // Opens (creating if missing) a LevelDB store in `dir`.
-Result<std::unique_ptr<MetadataStore>> OpenLevelDbStore(const std::string& dir,
-                                                        SyncPolicy policy);
+Result<std::unique_ptr<MetadataStore>> OpenLevelDbStore(
+    const std::string& dir, SyncPolicy policy, LevelDbStoreOptions opts = {});
 // A store that lives in memory only (tests, benchmarks, scratch mounts).
 std::unique_ptr<MetadataStore> NewMemoryStore();
 

@@ -369,5 +369,78 @@ TEST(WrittenLockStoreTest, SyncedBehindTheCallerOncePerPeriod) {
   }
 }
 
+locking::PersistedLocks Grant(locking::FileId file) {
+  locking::PersistedLocks p;
+  p.file = file;
+  p.owner.protocol = locking::Protocol::kNlm;
+  p.owner.owner = "o";
+  locking::Lock l;
+  l.owner = p.owner;
+  l.range = *locking::Range::FromPosix(0, 1);
+  l.durable = true;
+  p.locks.push_back(l);
+  return p;
+}
+
+// `written` over LevelDB: the syncer's SyncLog fdatasyncs the log outside
+// LevelDB's writer queue, so a grant written while that sync is slow does
+// not wait for it; and once it completed, the grants before it are in the
+// directory a crash would leave (a copy taken while the store is open).
+TEST(WrittenLockStoreTest, SyncerDoesNotHoldUpGrantsAndCoversThem) {
+  char tmpl[] = "/tmp/cfs-lockstore-sync-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  std::atomic<bool> slow{false};
+  std::atomic<int> log_syncs{0};
+  LevelDbStoreOptions o;
+  o.sync_log_hook = [&](std::string_view event, const std::string&) {
+    if (event != "log") return;
+    ++log_syncs;
+    if (slow) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  };
+  {
+    auto md =
+        std::move(OpenLevelDbStore(dir + "/md", SyncPolicy::kBatch, o)).value();
+    ASSERT_TRUE(md->Initialize().ok());
+    auto store = NewMetadataLockStore(md.get(), {LockPersist::kWritten, "b"});
+    ASSERT_TRUE(store->NextEpoch().ok());
+    auto wait_for_sync = [&](int after) {
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (log_syncs <= after &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      return log_syncs > after;
+    };
+    ASSERT_TRUE(store->Save({Grant(1)}).ok());
+    ASSERT_TRUE(wait_for_sync(0)) << "the syncer did not sync";
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // pass done
+    slow = true;
+    const int before = log_syncs;
+    ASSERT_TRUE(store->Save({Grant(2)}).ok());
+    ASSERT_TRUE(wait_for_sync(before));  // the syncer is in its slow sync
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(store->Save({Grant(3)}).ok());
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_LT(took, std::chrono::milliseconds(150))
+        << "a grant waited for the syncer's fsync";
+    slow = false;
+    // A completed sync after grant 3 (Flush: SyncLog), then the "crash".
+    ASSERT_TRUE(store->Flush().ok());
+    std::filesystem::copy(dir + "/md", dir + "/copy");
+    store.reset();
+  }
+  auto md =
+      std::move(OpenLevelDbStore(dir + "/copy", SyncPolicy::kBatch)).value();
+  auto store = NewMetadataLockStore(md.get(), {LockPersist::kWritten, "b"});
+  std::vector<locking::PersistedLocks> all;
+  ASSERT_TRUE(store->LoadAll(&all).ok());
+  EXPECT_EQ(all.size(), 3u);
+  store.reset();
+  md.reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace concordfs
