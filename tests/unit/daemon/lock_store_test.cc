@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "locking/lock_manager.h"
 #include "metadata/keys.h"
@@ -382,6 +384,36 @@ locking::PersistedLocks Grant(locking::FileId file) {
   return p;
 }
 
+// Copies the files of LevelDB directory `from` into a new `to`, like the
+// disk a crash leaves, while the store is still open. LevelDB's background
+// compaction may delete or add files meanwhile (a real crash is one
+// instant), so a copy that missed a file, or that does not open, is
+// retried after a pause.
+std::unique_ptr<MetadataStore> CopyOpenStoreAndReopen(const std::string& from,
+                                                      const std::string& to) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::filesystem::remove_all(to);
+    std::filesystem::create_directory(to);
+    bool clean = true;
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(from)) {
+      files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+      std::error_code ec;
+      std::filesystem::copy_file(f, to / f.filename(), ec);
+      if (ec) clean = false;  // deleted by LevelDB meanwhile
+    }
+    if (clean) {
+      auto r = OpenLevelDbStore(to, SyncPolicy::kBatch);
+      if (r.ok()) return std::move(r).value();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return nullptr;
+}
+
 // `written` over LevelDB: the syncer's SyncLog fdatasyncs the log outside
 // LevelDB's writer queue, so a grant written while that sync is slow does
 // not wait for it; and once it completed, the grants before it are in the
@@ -392,6 +424,7 @@ TEST(WrittenLockStoreTest, SyncerDoesNotHoldUpGrantsAndCoversThem) {
   const std::string dir = tmpl;
   std::atomic<bool> slow{false};
   std::atomic<int> log_syncs{0};
+  std::unique_ptr<MetadataStore> copy;
   LevelDbStoreOptions o;
   o.sync_log_hook = [&](std::string_view event, const std::string&) {
     if (event != "log") return;
@@ -428,11 +461,11 @@ TEST(WrittenLockStoreTest, SyncerDoesNotHoldUpGrantsAndCoversThem) {
     slow = false;
     // A completed sync after grant 3 (Flush: SyncLog), then the "crash".
     ASSERT_TRUE(store->Flush().ok());
-    std::filesystem::copy(dir + "/md", dir + "/copy");
+    copy = CopyOpenStoreAndReopen(dir + "/md", dir + "/copy");
     store.reset();
   }
-  auto md =
-      std::move(OpenLevelDbStore(dir + "/copy", SyncPolicy::kBatch)).value();
+  ASSERT_NE(copy, nullptr) << "no consistent copy";
+  auto md = std::move(copy);
   auto store = NewMetadataLockStore(md.get(), {LockPersist::kWritten, "b"});
   std::vector<locking::PersistedLocks> all;
   ASSERT_TRUE(store->LoadAll(&all).ok());
