@@ -48,6 +48,38 @@ std::unique_ptr<Authenticator> NewAuthenticator(const SmbServerState* st) {
       });
 }
 
+// A SESSION_SETUP response body: session flags and the security token.
+void SetupBody(std::string* body, uint16_t session_flags,
+               const std::string& token) {
+  LeWriter w(body);
+  w.U16(9);
+  w.U16(session_flags);
+  w.U16(kSmb2HeaderSize + 8);
+  w.U16(static_cast<uint16_t>(token.size()));
+  w.Bytes(token);
+}
+
+// The SESSION_SETUP response to `c` as it will be sent (header with the
+// credits it will grant; signed with `key` if given), for the 3.1.1
+// pre-authentication hash.
+std::string SetupAsSent(const Call& c, uint64_t session_id, uint16_t credits,
+                        const std::string* key, SigningAlg alg) {
+  std::string resp;
+  Smb2Header h;
+  h.credit_charge = c.req.credit_charge;
+  h.status = c.status;
+  h.command = kSessionSetup;
+  h.flags = kFlagServerToRedir | (key ? kFlagSigned : 0);
+  h.message_id = c.req.message_id;
+  h.process_id = c.req.process_id;
+  h.session_id = session_id;
+  h.credits = credits;
+  AppendHeader(h, &resp);
+  resp += c.body;
+  if (key) SignMessage(alg, *key, &resp);
+  return resp;
+}
+
 void AppendContext(LeWriter* w, uint16_t type, const std::string& data) {
   w->Align(8);
   w->U16(type);
@@ -430,36 +462,15 @@ void SmbConnection::SessionSetup(Call* c) {
     c->status = step.status;
     if (step.out_token.empty()) return;
     // A SPNEGO reject token goes back with the failure.
-    LeWriter w(&c->body);
-    w.U16(9);
-    w.U16(0);
-    w.U16(kSmb2HeaderSize + 8);
-    w.U16(static_cast<uint16_t>(step.out_token.size()));
-    w.Bytes(step.out_token);
+    SetupBody(&c->body, 0, step.out_token);
     return;
   }
   c->status = step.status;
-  LeWriter w(&c->body);
-  w.U16(9);
-  w.U16(session_flags);
-  w.U16(kSmb2HeaderSize + 8);
-  w.U16(static_cast<uint16_t>(step.out_token.size()));
-  w.Bytes(step.out_token);
+  SetupBody(&c->body, session_flags, step.out_token);
   if (dialect_ == kDialect311 && step.status == kStatusMoreProcessingRequired) {
     // Hash the response as it will be sent (header with credits).
-    std::string resp;
-    Smb2Header h;
-    h.credit_charge = c->req.credit_charge;
-    h.status = step.status;
-    h.command = kSessionSetup;
-    h.flags = kFlagServerToRedir;
-    h.message_id = c->req.message_id;
-    h.process_id = c->req.process_id;
-    h.session_id = s->id;
-    h.credits = PeekGrant(c->req);
-    AppendHeader(h, &resp);
-    resp += c->body;
-    s->preauth.Update(resp);
+    s->preauth.Update(
+        SetupAsSent(*c, s->id, PeekGrant(c->req), nullptr, signing_alg()));
   }
 }
 
@@ -609,29 +620,11 @@ void SmbConnection::Bind(Call* c, std::string_view blob) {
     return;
   }
   c->status = step.status;
-  LeWriter w(&c->body);
-  w.U16(9);
-  w.U16(0);
-  w.U16(kSmb2HeaderSize + 8);
-  w.U16(static_cast<uint16_t>(step.out_token.size()));
-  w.Bytes(step.out_token);
+  SetupBody(&c->body, 0, step.out_token);
   if (dialect_ == kDialect311 && step.status == kStatusMoreProcessingRequired) {
-    std::string resp;
-    Smb2Header h;
-    h.credit_charge = c->req.credit_charge;
-    h.status = step.status;
-    h.command = kSessionSetup;
-    h.flags = kFlagServerToRedir;
-    h.message_id = c->req.message_id;
-    h.process_id = c->req.process_id;
-    h.session_id = id;
-    h.credits = PeekGrant(c->req);
     // Sent signed with the session's key (HandleChain): hashed as sent.
-    h.flags |= kFlagSigned;
-    AppendHeader(h, &resp);
-    resp += c->body;
-    SignMessage(b.alg, s->keys.signing, &resp);
-    b.preauth.Update(resp);
+    b.preauth.Update(
+        SetupAsSent(*c, id, PeekGrant(c->req), &s->keys.signing, b.alg));
   }
 }
 

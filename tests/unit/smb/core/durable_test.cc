@@ -13,24 +13,6 @@
 namespace concordfs::smb::testing {
 namespace {
 
-constexpr uint32_t kLockShared = 1, kLockExclusive = 2, kLockUnlock = 4,
-                   kLockFailImmediately = 0x10;
-
-std::string LockBody(SmbFileId f, uint64_t off, uint64_t len, uint32_t flags,
-                     uint32_t sequence = 0) {
-  std::string b;
-  LeWriter w(&b);
-  w.U16(48);
-  w.U16(1);
-  w.U32(sequence);
-  PutFileId(&w, f);
-  w.U64(off);
-  w.U64(len);
-  w.U32(flags);
-  w.U32(0);
-  return b;
-}
-
 // A CREATE asking for a batch oplock with one create context.
 std::string BatchCreate(std::string_view name, uint32_t disposition,
                         std::string_view ctx_name, std::string_view ctx_data) {

@@ -12,24 +12,6 @@
 namespace concordfs::smb::testing {
 namespace {
 
-constexpr uint32_t kLockExclusive = 2, kLockUnlock = 4,
-                   kLockFailImmediately = 0x10;
-
-std::string LockBody(SmbFileId f, uint64_t off, uint64_t len, uint32_t flags,
-                     uint32_t sequence = 0) {
-  std::string b;
-  LeWriter w(&b);
-  w.U16(48);
-  w.U16(1);
-  w.U32(sequence);
-  PutFileId(&w, f);
-  w.U64(off);
-  w.U64(len);
-  w.U32(flags);
-  w.U32(0);
-  return b;
-}
-
 class MultichannelTest : public ::testing::TestWithParam<uint16_t> {
  protected:
   MultichannelTest() {

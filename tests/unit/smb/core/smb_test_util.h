@@ -275,6 +275,25 @@ inline std::string SessionSetupBody(std::string_view blob,
   return b;
 }
 
+inline constexpr uint32_t kLockShared = 1, kLockExclusive = 2, kLockUnlock = 4,
+                          kLockFailImmediately = 0x10;
+
+// A LOCK body with one element.
+inline std::string LockBody(SmbFileId f, uint64_t off, uint64_t len,
+                            uint32_t flags, uint32_t sequence = 0) {
+  std::string b;
+  LeWriter w(&b);
+  w.U16(48);
+  w.U16(1);
+  w.U32(sequence);
+  PutFileId(&w, f);
+  w.U64(off);
+  w.U64(len);
+  w.U32(flags);
+  w.U32(0);
+  return b;
+}
+
 inline std::string TreeConnectBody(std::string_view unc) {
   std::string path = Utf8ToUtf16(unc);
   std::string b;
