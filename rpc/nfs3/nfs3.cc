@@ -362,19 +362,25 @@ HandlerResult Nfs3Program::Read(const CallContext& ctx, XdrDecoder& a,
   std::string* out = e.out();
   const size_t start = out->size();
   uint64_t size = t.attr.inode.size;
+  // What precedes the data of a READ sent with a tail: status, attributes,
+  // count, eof, the opaque's length. False on a failed read.
+  auto head = [&](const Result<size_t>& r) {
+    e.U32(StatOf(r.status()));
+    PutPostOpAttr(&e, t.attr, opts_.fsid);
+    if (!r.ok()) return false;
+    metrics::AddBytesRead(metrics::Protocol::kNfs, *r);
+    e.U32(static_cast<uint32_t>(*r));
+    e.Bool(off + *r >= size);
+    e.U32(static_cast<uint32_t>(*r));  // opaque length
+    return true;
+  };
   if (ctx.tail != nullptr && count >= kSendfileMin) {
     // The data goes from the content file to the socket by sendfile, after
     // the results: no copy through this process at all.
     ContentStore::FileRef ref;
     Result<size_t> r = vfs_->ReadRef(t.op, t.ino, 0, off, count, &ref, &size);
     if (!r.ok() || ref.fd >= 0) {
-      e.U32(StatOf(r.status()));
-      PutPostOpAttr(&e, t.attr, opts_.fsid);
-      if (!r.ok()) return {};
-      metrics::AddBytesRead(metrics::Protocol::kNfs, *r);
-      e.U32(static_cast<uint32_t>(*r));
-      e.Bool(off + *r >= size);
-      e.U32(static_cast<uint32_t>(*r));  // opaque length
+      if (!head(r)) return {};
       size_t pad = XdrPad(*r);
       ctx.tail->data.reset(new char[4]());
       ctx.tail->size = pad;
@@ -393,13 +399,7 @@ HandlerResult Nfs3Program::Read(const CallContext& ctx, XdrDecoder& a,
     std::unique_ptr<char[]> buf(new char[count + 4]);
     Result<size_t> r =
         vfs_->ReadInto(t.op, t.ino, 0, off, count, buf.get(), &size);
-    e.U32(StatOf(r.status()));
-    PutPostOpAttr(&e, t.attr, opts_.fsid);
-    if (!r.ok()) return {};
-    metrics::AddBytesRead(metrics::Protocol::kNfs, *r);
-    e.U32(static_cast<uint32_t>(*r));
-    e.Bool(off + *r >= size);
-    e.U32(static_cast<uint32_t>(*r));  // opaque length
+    if (!head(r)) return {};
     size_t pad = XdrPad(*r);
     std::memset(buf.get() + *r, 0, pad);
     ctx.tail->data = std::move(buf);
