@@ -156,7 +156,6 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
   Conn(tcp::socket sock, net::IoPool* pool, SmbServerState* st,
        size_t max_frame, std::function<void(Conn*)> on_gone, GroupFinder group)
       : sock_(std::move(sock)),
-        pool_(pool),
         st_(st),
         max_frame_(max_frame),
         on_gone_(std::move(on_gone)),
@@ -403,7 +402,6 @@ class Conn : public Transport, public std::enable_shared_from_this<Conn> {
   }
 
   tcp::socket sock_;
-  net::IoPool* pool_;
   SmbServerState* st_;
   size_t max_frame_;
   std::function<void(Conn*)> on_gone_;

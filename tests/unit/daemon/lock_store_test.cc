@@ -17,6 +17,7 @@
 
 #include "locking/lock_manager.h"
 #include "metadata/keys.h"
+#include "tests/unit/metadata/store_copy.h"
 
 namespace concordfs {
 namespace {
@@ -384,35 +385,7 @@ locking::PersistedLocks Grant(locking::FileId file) {
   return p;
 }
 
-// Copies the files of LevelDB directory `from` into a new `to`, like the
-// disk a crash leaves, while the store is still open. LevelDB's background
-// compaction may delete or add files meanwhile (a real crash is one
-// instant), so a copy that missed a file, or that does not open, is
-// retried after a pause.
-std::unique_ptr<MetadataStore> CopyOpenStoreAndReopen(const std::string& from,
-                                                      const std::string& to) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    std::filesystem::remove_all(to);
-    std::filesystem::create_directory(to);
-    bool clean = true;
-    std::vector<std::filesystem::path> files;
-    for (const auto& e : std::filesystem::directory_iterator(from)) {
-      files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-      std::error_code ec;
-      std::filesystem::copy_file(f, to / f.filename(), ec);
-      if (ec) clean = false;  // deleted by LevelDB meanwhile
-    }
-    if (clean) {
-      auto r = OpenLevelDbStore(to, SyncPolicy::kBatch);
-      if (r.ok()) return std::move(r).value();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return nullptr;
-}
+using testing::CopyOpenStoreAndReopen;
 
 // `written` over LevelDB: the syncer's SyncLog fdatasyncs the log outside
 // LevelDB's writer queue, so a grant written while that sync is slow does

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "metadata/keys.h"
+#include "tests/unit/metadata/store_copy.h"
 
 namespace concordfs {
 namespace {
@@ -227,35 +228,7 @@ INSTANTIATE_TEST_SUITE_P(Stores, MetadataStoreTest,
                          ::testing::Values("memory", "leveldb"),
                          [](const auto& info) { return info.param; });
 
-// Copies the files of LevelDB directory `from` into a new `to`, like the
-// disk a crash leaves, while the store is still open. LevelDB's background
-// compaction may delete or add files meanwhile (a real crash is one
-// instant), so a copy that missed a file, or that does not open, is
-// retried after a pause.
-std::unique_ptr<MetadataStore> CopyOpenStoreAndReopen(const std::string& from,
-                                                      const std::string& to) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    std::filesystem::remove_all(to);
-    std::filesystem::create_directory(to);
-    bool clean = true;
-    std::vector<std::filesystem::path> files;
-    for (const auto& e : std::filesystem::directory_iterator(from)) {
-      files.push_back(e.path());
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
-      std::error_code ec;
-      std::filesystem::copy_file(f, to / f.filename(), ec);
-      if (ec) clean = false;  // deleted by LevelDB meanwhile
-    }
-    if (clean) {
-      auto r = OpenLevelDbStore(to, SyncPolicy::kBatch);
-      if (r.ok()) return std::move(r).value();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return nullptr;
-}
+using testing::CopyOpenStoreAndReopen;
 
 // SyncLog on the LevelDB store: fdatasyncs the log files itself, outside
 // LevelDB's writer queue, and falls back to a synced LevelDB write in the
