@@ -839,7 +839,8 @@ class SmbTestClient {
       return rs.size() == 1 ? rs[0].status() : kNoResponse;
     }
     if (dialect_ == kDialect311) ph.Update(rs[0].raw);
-    auto t = ParseNegTokenResp(rs[0].At(rs[0].U16(4), rs[0].U16(6)));
+    std::string token = rs[0].At(rs[0].U16(4), rs[0].U16(6));  // (kept)
+    auto t = ParseNegTokenResp(token);
     if (!t || !t->response_token) return kNoResponse;
     NegTokenRespOut o;
     o.response_token = ntlm.Authenticate(std::string(*t->response_token));
