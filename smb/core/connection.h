@@ -234,7 +234,8 @@ class SmbConnection {
   // Would READ/WRITE of the range conflict with another owner's lock?
   bool IoLocked(const Open& o, uint64_t offset, uint64_t length, bool write);
   uint16_t PeekGrant(const Smb2Header& h) const;
-  // The capabilities NEGOTIATE answers (and VALIDATE_NEGOTIATE repeats).
+  // The capabilities NEGOTIATE answers; kept in server_caps_ (repeated by
+  // VALIDATE_NEGOTIATE, consulted per LOCK without recomputing).
   uint32_t ServerCapabilities() const;
   OpContext Ctx(const Session* s) const;
   // The file's EAs (its user.* xattrs), and applying an EA list to it.
@@ -281,6 +282,7 @@ class SmbConnection {
   // Negotiated state.
   bool negotiated_ = false;
   uint16_t dialect_ = 0;
+  uint32_t server_caps_ = 0;  // as NEGOTIATE answered
   uint32_t client_caps_ = 0;
   uint16_t client_security_mode_ = 0;
   char client_guid_[16] = {};

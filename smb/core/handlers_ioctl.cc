@@ -135,7 +135,7 @@ void SmbConnection::Ioctl(Call* c) {
         return;
       }
       LeWriter w(&out);
-      w.U32(ServerCapabilities());  // as NEGOTIATE answered
+      w.U32(server_caps_);  // as NEGOTIATE answered
       w.Bytes(std::string_view(st_->server_guid, 16));
       w.U16(kSigningEnabled |
             (st_->opts.signing_required ? kSigningRequired : 0));

@@ -98,9 +98,9 @@ void SmbConnection::Lock(Call* c) {
   uint8_t* seq_slot = nullptr;
   uint8_t seq_value = lock_sequence & 0xF;
   uint32_t bucket = lock_sequence >> 4;
-  bool checked = o->resilient ||
-                 (dialect_ >= kDialect300 &&
-                  (o->durable || (ServerCapabilities() & kCapMultiChannel)));
+  bool checked =
+      o->resilient || (dialect_ >= kDialect300 &&
+                       (o->durable || (server_caps_ & kCapMultiChannel)));
   if (checked && bucket >= 1 && bucket <= 64) {
     seq_slot = &o->lock_sequence[bucket - 1];
     if (*seq_slot == seq_value) {

@@ -279,6 +279,7 @@ void SmbConnection::Negotiate(Call* c) {
   }
 
   uint32_t caps = ServerCapabilities();
+  server_caps_ = caps;
   bool large = dialect_ >= kDialect210;
   std::string blob = SpnegoNegotiateToken();
   LeWriter w(&c->body);

@@ -157,24 +157,13 @@ TEST_F(MetadataLockStoreTest, WrittenThroughBeforeTheCallReturns) {
 TEST_F(MetadataLockStoreTest, GrantReachesTheStoreWithoutFlush) {
   opts_.persist = LockPersist::kBehind;
   Open();
-  std::string p = keys::TagPrefix(keys::kLockRecord);
-  auto count = [&] {
-    int n = 0;
-    EXPECT_TRUE(md_->Scan(p, p,
-                          [&](std::string_view, std::string_view) {
-                            ++n;
-                            return true;
-                          })
-                    .ok());
-    return n;
-  };
   ASSERT_EQ(manager_->Lock(Nlm("a", 0, 10)).status, LockStatus::kGranted);
   auto start = std::chrono::steady_clock::now();
-  while (count() == 0 &&
+  while (RecordCount() == 0 &&
          std::chrono::steady_clock::now() - start < std::chrono::seconds(2)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  EXPECT_EQ(count(), 1);
+  EXPECT_EQ(RecordCount(), 1);
   // An unlock and a new grant of the same owner in quick succession end as
   // one record (the last state), also without a Flush.
   ASSERT_EQ(manager_->Unlock(Nlm("a", 0, 10)), LockStatus::kGranted);
