@@ -1,7 +1,11 @@
 // Vfs extended attributes with the kernel's namespace rules
 // (xattr_permission): user.* on files and directories only and checked
 // against the mode bits, trusted.* and security.* writes for root only,
-// system.* (POSIX ACLs) not supported.
+// system.* (POSIX ACLs) and security.selinux not supported. SELinux labels
+// a mount like this one as a whole (genfscon), never per file, so
+// "security.selinux" is answered EOPNOTSUPP as on an NFS mount: `ls -l`
+// (libselinux) then remembers that for the whole file system instead of
+// asking every entry, which through FUSE costs a round trip each.
 #include <string_view>
 
 #include "vfs/inode_locks.h"
@@ -20,6 +24,9 @@ Result<Ns> NamespaceOf(std::string_view name) {
   }
   if (name.starts_with("user.") && name.size() > 5) return Ns::kUser;
   if (name.starts_with("trusted.") && name.size() > 8) return Ns::kTrusted;
+  if (name == "security.selinux") {
+    return Status::NotSupported("SELinux labels are not stored per file");
+  }
   if (name.starts_with("security.") && name.size() > 9) return Ns::kSecurity;
   return Status::NotSupported("xattr namespace not supported");
 }

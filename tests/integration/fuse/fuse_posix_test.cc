@@ -683,6 +683,21 @@ TEST_F(FusePosixTest, UserXattrsFollowFilePermissions) {
   EXPECT_EQ(b[0], 'v');
 }
 
+TEST_F(FusePosixTest, SelinuxLabelsAreNotSupportedOtherSecurityNamesAre) {
+  MakeFile("lab", "", 0644);
+  std::string f = Path("lab");
+  char b[64];
+  // As on an NFS mount: `ls -l` then stops asking every entry.
+  EXPECT_SYS_ERR(lgetxattr(f.c_str(), "security.selinux", b, sizeof b),
+                 EOPNOTSUPP);
+  EXPECT_SYS_ERR(setxattr(f.c_str(), "security.selinux", "x", 1, 0),
+                 EOPNOTSUPP);
+  EXPECT_SYS_ERR(getxattr(f.c_str(), "security.other", b, sizeof b), ENODATA);
+  EXPECT_SYS_OK(setxattr(f.c_str(), "security.other", "v", 1, 0));
+  ASSERT_EQ(getxattr(f.c_str(), "security.other", b, sizeof b), 1);
+  EXPECT_EQ(b[0], 'v');
+}
+
 // ---------------------------------------------------------- names, links --
 
 TEST_F(FusePosixTest, NameLengthLimit) {

@@ -98,6 +98,11 @@ TEST_P(VfsXattrTest, UnknownNamespaceIsEopnotsupp) {
   InodeId f = MakeFile(RootCtx(), kRootInode, "f");
   EXPECT_ERRNO(vfs().SetXattr(RootCtx(), f, "nonamespace", "v", 0), EOPNOTSUPP);
   EXPECT_ERRNO(vfs().SetXattr(RootCtx(), f, "bogus.x", "v", 0), EOPNOTSUPP);
+  // SELinux labels a mount of this file system as a whole.
+  EXPECT_ERRNO(vfs().SetXattr(RootCtx(), f, "security.selinux", "v", 0),
+               EOPNOTSUPP);
+  EXPECT_ERRNO(vfs().GetXattr(RootCtx(), f, "security.selinux"), EOPNOTSUPP);
+  EXPECT_ERRNO(vfs().GetXattr(RootCtx(), f, "security.other"), ENODATA);
 }
 
 TEST_P(VfsXattrTest, UserNamespaceFollowsFilePermissions) {
