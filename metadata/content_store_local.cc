@@ -140,6 +140,26 @@ class LocalContentStore final : public ContentStore {
   std::unordered_set<InodeId> absent_;
   uint64_t create_epoch_ = 0;
   static constexpr size_t kMaxAbsent = 1 << 16;  // then forgotten at once
+  // AllocatedBytes answers remembered until the file next changes, so
+  // listing a directory with attributes (READDIRPLUS through FUSE and NFS)
+  // stats each content file once, not at every listing. Every change erases
+  // its id after its system call and bumps alloc_epoch_; a stat that
+  // started before a change anywhere is not remembered.
+  std::unordered_map<InodeId, uint64_t> allocated_;
+  uint64_t alloc_epoch_ = 0;
+  static constexpr size_t kMaxAllocated = 1 << 18;  // then forgotten at once
+
+  // Forgets what AllocatedBytes knew of `id`; called once a change is made.
+  void Changed(InodeId id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++alloc_epoch_;
+    allocated_.erase(id);
+  }
+  struct ChangeScope {  // calls Changed(id) when the mutating call returns
+    LocalContentStore* store;
+    InodeId id;
+    ~ChangeScope() { store->Changed(id); }
+  };
 };
 
 std::string LocalContentStore::FanoutDir(InodeId id) const {
@@ -305,6 +325,7 @@ Status LocalContentStore::Write(InodeId id, uint64_t off,
   }
   // Like pwrite(2), an empty write neither extends nor creates the file.
   if (total == 0) return Status::Ok();
+  ChangeScope changed{this, id};
   CFS_ASSIGN_OR_RETURN(FilePtr f, Get(id, true));
   CFS_RETURN_IF_ERROR(WriteAll(*f, off, std::vector<iovec>(iov, iov + iovcnt)));
   if (sync_writes_ && ::fdatasync(f->fd()) != 0) {
@@ -318,6 +339,7 @@ Status LocalContentStore::Truncate(InodeId id, uint64_t size) {
     return ErrnoStatus(EFBIG, "truncate beyond max file size", PathFor(id));
   }
   // Shrinking a missing file to nothing is already done; don't create it.
+  ChangeScope changed{this, id};
   CFS_ASSIGN_OR_RETURN(FilePtr f, Get(id, size > 0));
   if (!f) return Status::Ok();
   while (::ftruncate(f->fd(), static_cast<off_t>(size)) != 0) {
@@ -328,6 +350,7 @@ Status LocalContentStore::Truncate(InodeId id, uint64_t size) {
 
 Status LocalContentStore::PunchHole(InodeId id, uint64_t off, uint64_t len) {
   if (len == 0) return Status::Ok();
+  ChangeScope changed{this, id};
   CFS_ASSIGN_OR_RETURN(FilePtr f, Get(id, false));
   if (!f) return Status::Ok();
   // Past EOF there is nothing to free, and the kernel rejects ranges beyond
@@ -351,6 +374,7 @@ Status LocalContentStore::Allocate(InodeId id, uint64_t off, uint64_t len) {
     return ErrnoStatus(EFBIG, "allocate beyond max file size", PathFor(id));
   }
   if (len == 0) return Status::Ok();
+  ChangeScope changed{this, id};
   CFS_ASSIGN_OR_RETURN(FilePtr f, Get(id, true));
   while (::fallocate(f->fd(), 0, static_cast<off_t>(off),
                      static_cast<off_t>(len)) != 0) {
@@ -396,6 +420,8 @@ Status LocalContentStore::Remove(InodeId id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++remove_epoch_;
+    ++alloc_epoch_;
+    allocated_.erase(id);
     auto it = index_.find(id);
     if (it != index_.end()) {
       dropped = std::move(it->second->second);
@@ -411,9 +437,11 @@ Result<uint64_t> LocalContentStore::AllocatedBytes(InodeId id) {
   // listing a large directory with attributes neither opens every file nor
   // churns the descriptor cache.
   FilePtr f;
-  uint64_t create_epoch;
+  uint64_t create_epoch, alloc_epoch;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (auto a = allocated_.find(id); a != allocated_.end()) return a->second;
+    alloc_epoch = alloc_epoch_;
     auto it = index_.find(id);
     if (it != index_.end()) {
       f = it->second->second;
@@ -439,7 +467,13 @@ Result<uint64_t> LocalContentStore::AllocatedBytes(InodeId id) {
       return uint64_t{0};
     }
   }
-  return static_cast<uint64_t>(st.st_blocks) * 512;
+  uint64_t bytes = static_cast<uint64_t>(st.st_blocks) * 512;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (alloc_epoch == alloc_epoch_) {
+    if (allocated_.size() >= kMaxAllocated) allocated_.clear();
+    allocated_[id] = bytes;
+  }
+  return bytes;
 }
 
 Status LocalContentStore::ForEachId(const std::function<void(InodeId)>& fn) {

@@ -237,6 +237,36 @@ TEST_P(ContentStoreTest, TruncateShrinkAndGrow) {
   EXPECT_EQ(ListIds(s()), (std::vector<InodeId>{1, 2}));
 }
 
+TEST_P(ContentStoreTest, AllocatedBytesFollowsEveryChange) {
+  // The local store remembers answers; each change must be seen at once.
+  auto alloc = [&] {
+    Result<uint64_t> a = s().AllocatedBytes(3);
+    EXPECT_TRUE(a.ok());
+    return a.ok() ? *a : 0;
+  };
+  ASSERT_OK(s().Write(3, 0, std::string(4096, 'a')));
+  uint64_t one = alloc();
+  EXPECT_GE(one, 4096u);
+  EXPECT_EQ(alloc(), one);  // asked again, unchanged
+  ASSERT_OK(s().Write(3, 4096, std::string(64 * 1024, 'b')));
+  uint64_t more = alloc();
+  EXPECT_GE(more, one + 64 * 1024);
+  ASSERT_OK(s().Sync(3));
+  ASSERT_OK(s().PunchHole(3, 8192, 32 * 1024));
+  uint64_t punched = alloc();
+  EXPECT_LT(punched, more);
+  ASSERT_OK(s().Allocate(3, 0, 256 * 1024));
+  if (IsLocal()) {  // the memory store keeps holes
+    EXPECT_GE(alloc(), 256u * 1024);
+  }
+  ASSERT_OK(s().Truncate(3, 0));
+  EXPECT_EQ(alloc(), 0u);
+  ASSERT_OK(s().Write(3, 0, std::string(4096, 'c')));
+  EXPECT_GE(alloc(), 4096u);
+  ASSERT_OK(s().Remove(3));
+  EXPECT_EQ(alloc(), 0u);
+}
+
 TEST_P(ContentStoreTest, PunchHoleKeepsLengthAndZeroes) {
   const size_t kLen = 64 * 1024;
   ASSERT_OK(s().Write(1, 0, std::string(kLen, 'z')));
