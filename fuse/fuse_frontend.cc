@@ -69,6 +69,13 @@ Status FuseFrontend::Mount() {
     return Status::Io("cannot mount at " + opts_.mount_point +
                       " (is /dev/fuse available and fuse3 installed?)");
   }
+  init_state_ = fuse_internal::NewInitState();
+  if (fuse_internal::InstallInitHook(session_) != 0) {
+    fuse_session_unmount(session_);
+    fuse_session_destroy(session_);
+    session_ = nullptr;
+    return Status::Io("cannot set the FUSE device hooks");
+  }
   worker_ = std::thread([this] { WorkerLoop(); });
   subscription_ =
       vfs_->Subscribe([this](const ChangeEvent& ev) { OnChange(ev); });

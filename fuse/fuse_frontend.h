@@ -77,6 +77,8 @@ class FuseFrontend {
   locking::CacheBreaks* cache_breaks() { return breaks_; }
   // Runs `task` on the worker thread (never inside a request handler).
   void Post(std::function<void()> task);
+  // State of the device I/O hooks (fuse_init_hook.cc).
+  void* init_state() { return init_state_.get(); }
 
  private:
   void OnChange(const ChangeEvent& ev);
@@ -88,6 +90,7 @@ class FuseFrontend {
   locking::CacheBreaks* breaks_ = nullptr;
   FuseOptions opts_;
   fuse_session* session_ = nullptr;
+  std::shared_ptr<void> init_state_;
   std::unique_ptr<FuseLoop> loop_;
   uint64_t subscription_ = 0;
 

@@ -5,6 +5,8 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <memory>
+
 #include "fuse/fuse_frontend.h"
 
 namespace concordfs::fuse_internal {
@@ -29,6 +31,13 @@ void BreakCaching(FuseFrontend* fe, fuse_ino_t ino, locking::CacheAccess a);
 inline FuseFrontend* Frontend(fuse_req_t req) {
   return static_cast<FuseFrontend*>(fuse_req_userdata(req));
 }
+
+// Routes the session's device reads and writes through hooks that accept
+// FUSE_HANDLE_KILLPRIV_V2 in the INIT reply (fuse_init_hook.cc); called
+// after fuse_session_mount, before serving. NewInitState makes the hooks'
+// state, which FuseFrontend::init_state() must return. 0 on success.
+std::shared_ptr<void> NewInitState();
+int InstallInitHook(fuse_session* se);
 
 // The caller's identity, from the request context.
 OpContext ContextOf(fuse_req_t req);

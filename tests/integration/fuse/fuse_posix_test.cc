@@ -698,6 +698,31 @@ TEST_F(FusePosixTest, SelinuxLabelsAreNotSupportedOtherSecurityNamesAre) {
   EXPECT_EQ(b[0], 'v');
 }
 
+TEST_F(FusePosixTest, WriteDropsFileCapabilitiesEveryTime) {
+  // The mount takes FUSE_HANDLE_KILLPRIV_V2, so the kernel skips its check
+  // before writes to files known to carry no capabilities; a file given
+  // capabilities again must lose them again on its next write.
+  MakeFile("capped", "abc", 0755);
+  std::string f = Path("capped");
+  // vfs_cap_data, revision 2: CAP_NET_BIND_SERVICE permitted.
+  const uint32_t caps[5] = {0x02000000, 1u << 10, 0, 0, 0};
+  char b[64];
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round);
+    ASSERT_SYS_OK(
+        setxattr(f.c_str(), "security.capability", caps, sizeof(caps), 0));
+    ASSERT_EQ(getxattr(f.c_str(), "security.capability", b, sizeof b),
+              static_cast<ssize_t>(sizeof(caps)));
+    int fd = open(f.c_str(), O_WRONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(pwrite(fd, "z", 1, round), 1);
+    EXPECT_EQ(pwrite(fd, "y", 1, round + 1), 1);  // a second write as well
+    close(fd);
+    EXPECT_SYS_ERR(getxattr(f.c_str(), "security.capability", b, sizeof b),
+                   ENODATA);
+  }
+}
+
 // ---------------------------------------------------------- names, links --
 
 TEST_F(FusePosixTest, NameLengthLimit) {
