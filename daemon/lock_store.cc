@@ -120,17 +120,37 @@ class MetadataLockStore : public locking::LockStore {
 
   Status Save(const std::vector<locking::PersistedLocks>& changes) override {
     if (opts_.persist != LockPersist::kBehind) {
+      bool grows = false;
+      for (const auto& c : changes) grows |= !c.locks.empty();
+      if (!grows && syncs_) {
+        // `written`: a release is not written on the caller's path. It goes
+        // into the store ahead of the next grant's own write, or with the
+        // syncer's pass (kGather), whichever comes first: a lost release is
+        // harmless (see Commit), and a lock+unlock pair costs one store
+        // write instead of two.
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          for (const auto& c : changes) {
+            deferred_.push_back(keys::TagPrefix(keys::kLockRecord) +
+                                locking::EncodeOwnerKey(c.file, c.owner));
+          }
+          has_deferred_.store(true);
+        }
+        ArmSyncer();
+        return Status::Ok();
+      }
       // Written through before the caller replies: synced now (synced, by
       // LevelDB's group commit) or by the syncer within kGather (written).
+      // Releases deferred before this save go first, in the same batch, so
+      // a grant never reaches the store ahead of a release made before it.
       MetadataBatch b;
-      bool grows = false;
+      if (syncs_ && has_deferred_.load()) TakeDeferred(&b);
       for (const auto& c : changes) {
         std::string key = keys::TagPrefix(keys::kLockRecord) +
                           locking::EncodeOwnerKey(c.file, c.owner);
         if (c.locks.empty()) {
           b.Delete(std::move(key));
         } else {
-          grows = true;
           b.Put(std::move(key), locking::EncodeLocks(c.locks));
         }
       }
@@ -162,8 +182,10 @@ class MetadataLockStore : public locking::LockStore {
 
   Status Flush() override {
     if (opts_.persist == LockPersist::kWritten) {
+      if (!syncs_) return Status::Ok();
+      CFS_RETURN_IF_ERROR(WriteDeferred());
       // SyncLog covers every write that returned before it started.
-      return syncs_ ? md_->SyncLog() : Status::Ok();
+      return md_->SyncLog();
     }
     if (opts_.persist != LockPersist::kBehind) return Status::Ok();
     std::unique_lock<std::mutex> l(mu_);
@@ -272,6 +294,27 @@ class MetadataLockStore : public locking::LockStore {
     work_cv_.notify_one();
   }
 
+  // Moves the deferred releases into `b` (ahead of what the caller adds).
+  void TakeDeferred(MetadataBatch* b) {
+    std::vector<std::string> keys;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      keys.swap(deferred_);
+      has_deferred_.store(false);
+    }
+    for (std::string& k : keys) b->Delete(std::move(k));
+  }
+
+  // Writes the deferred releases now (the syncer's pass, Flush).
+  Status WriteDeferred() {
+    if (!has_deferred_.load()) return Status::Ok();
+    MetadataBatch b;
+    TakeDeferred(&b);
+    b.set_durable(false);
+    b.set_sync_deferred(true);
+    return md_->Write(b);
+  }
+
   // Makes written-through lock records durable: kGather after the first
   // unsynced write, one SyncLog() (the LevelDB store fdatasyncs its log
   // files directly, so lock writes arriving meanwhile do not wait for the
@@ -285,7 +328,8 @@ class MetadataLockStore : public locking::LockStore {
       work_cv_.wait_for(l, kGather, [&] { return stop_; });
       sync_armed_.store(false);
       l.unlock();
-      Status st = md_->SyncLog();
+      Status st = WriteDeferred();
+      if (st.ok()) st = md_->SyncLog();
       l.lock();
       if (!st.ok()) {
         CFS_LOG_ERROR("syncing durable locks failed (will retry): {}",
@@ -377,8 +421,13 @@ class MetadataLockStore : public locking::LockStore {
   bool armed_ = false;               // GUARDED_BY(mu_): writer woken
   bool flush_ = false;               // GUARDED_BY(mu_): Flush() is waiting
   // Written under mu_, read also without it (ArmSyncer's fast path): an
-  // unsynced grant is waiting for the syncer.
+  // unsynced grant or a deferred release is waiting for the syncer.
   std::atomic<bool> sync_armed_{false};
+  // `written` with a syncer: releases not yet in the store (record keys to
+  // delete), in the order they were made; has_deferred_ mirrors
+  // !deferred_.empty() for the grant path's lock-free check.
+  std::vector<std::string> deferred_;  // GUARDED_BY(mu_)
+  std::atomic<bool> has_deferred_{false};
   std::string strict_reason_;  // GUARDED_BY(mu_)
   std::thread thread_;         // last: starts after the fields above
 };

@@ -15,7 +15,15 @@
 //   writer queue, so a lock call whose write arrives during that fsync
 //   does not wait for it; only in the one period after LevelDB switched to
 //   a new log file does SyncLog also do a synced LevelDB write, which
-//   does). A host crash can lose the changes of those last ~10 ms.
+//   does). A host crash can lose the changes of those last ~10 ms. A
+//   release (a record that becomes empty) is not written on the caller's
+//   path: it goes into the store ahead of the next grant's write, in the
+//   same batch, or with the syncer's pass, whichever comes first, so a
+//   lock+unlock pair costs one store write. A crash can thus bring back a
+//   lock released in the last ~10 ms; nobody reclaims it, and it is dropped
+//   when grace ends (a lost release only delays others, never lets two
+//   conflicting grants stand). Under `sync: none` (no syncer) releases are
+//   written through like grants.
 // - synced: Save() commits and (under `sync: batch`/`always`) fsyncs the
 //   change before it returns (LevelDB groups concurrent synced writers); a
 //   grant waits for its fsync. Nothing answered is lost, also when the host
