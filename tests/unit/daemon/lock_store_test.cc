@@ -354,6 +354,20 @@ class CountingStore : public MetadataStore {
   std::unique_ptr<MetadataStore> inner_ = NewMemoryStore();
 };
 
+// One durable lock of owner "o" on `file`, as the lock manager saves it.
+locking::PersistedLocks Grant(locking::FileId file) {
+  locking::PersistedLocks p;
+  p.file = file;
+  p.owner.protocol = locking::Protocol::kNlm;
+  p.owner.owner = "o";
+  locking::Lock l;
+  l.owner = p.owner;
+  l.range = *locking::Range::FromPosix(0, 1);
+  l.durable = true;
+  p.locks.push_back(l);
+  return p;
+}
+
 // `written`: no lock write is synced on the caller's path (not even under
 // sync: always); the syncer syncs once per 10 ms period at most, soon
 // after the first unsynced grant; under sync: none it never syncs.
@@ -368,16 +382,7 @@ TEST(WrittenLockStoreTest, SyncedBehindTheCallerOncePerPeriod) {
     const int base = md.syncs;  // the epoch's own sync
     auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < 200; ++i) {
-      locking::PersistedLocks p;
-      p.file = 1 + i;
-      p.owner.protocol = locking::Protocol::kNlm;
-      p.owner.owner = "o";
-      locking::Lock l;
-      l.owner = p.owner;
-      l.range = *locking::Range::FromPosix(0, 1);
-      l.durable = true;
-      p.locks.push_back(l);
-      ASSERT_TRUE(store->Save({p}).ok());
+      ASSERT_TRUE(store->Save({Grant(1 + i)}).ok());
     }
     const auto saved = std::chrono::steady_clock::now() - start;
     EXPECT_EQ(md.undeferred_lock_writes, 0);
@@ -395,19 +400,6 @@ TEST(WrittenLockStoreTest, SyncedBehindTheCallerOncePerPeriod) {
     }
     EXPECT_GT(md.syncs, base) << "no sync after the grants";
   }
-}
-
-locking::PersistedLocks Grant(locking::FileId file) {
-  locking::PersistedLocks p;
-  p.file = file;
-  p.owner.protocol = locking::Protocol::kNlm;
-  p.owner.owner = "o";
-  locking::Lock l;
-  l.owner = p.owner;
-  l.range = *locking::Range::FromPosix(0, 1);
-  l.durable = true;
-  p.locks.push_back(l);
-  return p;
 }
 
 using testing::CopyOpenStoreAndReopen;
