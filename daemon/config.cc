@@ -386,6 +386,8 @@ constexpr KeySpec kMountKeys[] = {
      EmitPlain<&Config::mount_attr_timeout_ms>},
     {"kernel_cache", SetBool<&Config::mount_kernel_cache>,
      EmitBool<&Config::mount_kernel_cache>},
+    {"passthrough", SetBool<&Config::mount_passthrough>,
+     EmitBool<&Config::mount_passthrough>},
     {"enforce_share_modes", SetBool<&Config::mount_enforce_share_modes>,
      EmitBool<&Config::mount_enforce_share_modes>},
 };

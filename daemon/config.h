@@ -65,8 +65,9 @@ struct Config {
   // grace strict).
   std::string lock_persist = "written";
   // Section `mount:` (keys enabled, path, allow_other, entry_timeout_ms,
-  // attr_timeout_ms, kernel_cache, enforce_share_modes): the local FUSE
-  // mount. `path` resolves like data_dir and is absolute after parsing.
+  // attr_timeout_ms, kernel_cache, passthrough, enforce_share_modes): the
+  // local FUSE mount. `path` resolves like data_dir and is absolute after
+  // parsing.
   bool mount_enabled = true;
   std::string mount_path = "concordfs-mnt";
   bool mount_allow_other = false;
@@ -75,6 +76,7 @@ struct Config {
   uint64_t mount_entry_timeout_ms = 10000;
   uint64_t mount_attr_timeout_ms = 10000;
   bool mount_kernel_cache = true;
+  bool mount_passthrough = true;
   bool mount_enforce_share_modes = false;
   // Section `nfs:` (keys enabled, address, port, mount_port, udp,
   // portmapper, portmap_port, threads, max_io, exports): the NFSv3 server.

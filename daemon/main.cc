@@ -305,6 +305,7 @@ int RunDaemon(const Args& args, const Config& config) {
     fo.entry_timeout = config.mount_entry_timeout_ms / 1000.0;
     fo.attr_timeout = config.mount_attr_timeout_ms / 1000.0;
     fo.kernel_cache = config.mount_kernel_cache;
+    fo.passthrough = config.mount_passthrough;
     fo.enforce_share_modes = config.mount_enforce_share_modes;
     fuse = std::make_unique<FuseFrontend>(backend.vfs(), backend.locks(),
                                           backend.share_modes(), fo);

@@ -15,9 +15,21 @@ namespace concordfs {
 
 FuseFrontend::FuseFrontend(Vfs* vfs, locking::LockManager* locks,
                            locking::ShareModeTable* shares, FuseOptions opts)
-    : vfs_(vfs), locks_(locks), shares_(shares), opts_(std::move(opts)) {}
+    : vfs_(vfs),
+      locks_(locks),
+      shares_(shares),
+      opts_(std::move(opts)),
+      passthrough_(std::make_unique<fuse_internal::PassthroughTable>()) {}
 
 FuseFrontend::~FuseFrontend() { Stop(); }
+
+int FuseFrontend::device_fd() const {
+  return session_ ? fuse_session_fd(session_) : -1;
+}
+
+bool FuseFrontend::passthrough_active() {
+  return fuse_internal::PassthroughNegotiated(this);
+}
 
 namespace {
 
@@ -98,6 +110,7 @@ void FuseFrontend::Stop() {
     if (rc != 0) CFS_LOG_WARN("FUSE loop ended with {}", rc);
     loop_.reset();
   }
+  passthrough_->EndAll(this);
   {
     std::lock_guard<std::mutex> l(mu_);
     stopping_ = true;

@@ -8,9 +8,13 @@
 // run inside a request handler).
 //
 // FUSE inode numbers are vfs inode ids (the root is 1 in both), so no
-// mapping table is kept and forget is free. A blocking F_SETLKW or flock
-// never holds a FUSE thread: the request is answered from the lock
-// manager's grant callback; a FUSE interrupt cancels the wait (EINTR).
+// mapping table is kept and forget is free. Where the kernel offers FUSE
+// passthrough (and FuseOptions::passthrough), regular files' reads and
+// writes go from the kernel straight to their content files; the vfs is
+// told (Vfs::BeginDirect), so NFS and SMB see those files as written. A
+// blocking F_SETLKW or flock never holds a FUSE thread: the request is answered
+// from the lock manager's grant callback; a FUSE interrupt cancels the wait
+// (EINTR).
 //
 // Thread-safe: request handlers run concurrently on the loop's threads.
 #pragma once
@@ -34,6 +38,9 @@ struct fuse_session;
 namespace concordfs {
 
 class FuseLoop;
+namespace fuse_internal {
+class PassthroughTable;
+}
 
 struct FuseOptions {
   std::string mount_point;  // absolute
@@ -49,6 +56,10 @@ struct FuseOptions {
   unsigned watch_us = 50;
   // A local open fails with EACCES when an SMB open denies its access.
   bool enforce_share_modes = false;
+  // Let the kernel read and write regular files' content files itself
+  // (FUSE passthrough: Linux 6.9 or later, and CAP_SYS_ADMIN for the
+  // daemon); where it cannot, local I/O goes through FUSE requests.
+  bool passthrough = true;
 };
 
 class FuseFrontend {
@@ -79,6 +90,11 @@ class FuseFrontend {
   void Post(std::function<void()> task);
   // State of the device I/O hooks (fuse_init_hook.cc).
   void* init_state() { return init_state_.get(); }
+  // The FUSE device (for passthrough's backing-file ioctls).
+  int device_fd() const;
+  fuse_internal::PassthroughTable* passthrough() { return passthrough_.get(); }
+  // Whether local opens may use passthrough (negotiated with the kernel).
+  bool passthrough_active();
 
  private:
   void OnChange(const ChangeEvent& ev);
@@ -91,6 +107,7 @@ class FuseFrontend {
   FuseOptions opts_;
   fuse_session* session_ = nullptr;
   std::shared_ptr<void> init_state_;
+  std::unique_ptr<fuse_internal::PassthroughTable> passthrough_;
   std::unique_ptr<FuseLoop> loop_;
   uint64_t subscription_ = 0;
 

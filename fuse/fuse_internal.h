@@ -5,7 +5,11 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <unordered_map>
 
 #include "fuse/fuse_frontend.h"
 
@@ -38,6 +42,41 @@ inline FuseFrontend* Frontend(fuse_req_t req) {
 // state, which FuseFrontend::init_state() must return. 0 on success.
 std::shared_ptr<void> NewInitState();
 int InstallInitHook(fuse_session* se);
+// Whether the INIT reply accepted FUSE_PASSTHROUGH.
+bool PassthroughNegotiated(FuseFrontend* fe);
+// Marks the reply this reader thread sends next for the request it is
+// serving (an OPEN or CREATE) as a passthrough open of `backing_id`.
+void MarkPassthroughReply(int32_t backing_id);
+
+// How the opens of each inode do their I/O (fuse_passthrough.cc). The
+// kernel needs every open of an inode to agree (all passthrough with one
+// backing file, or none) while any is open, so the first open of an inode
+// decides for the opens that follow it until the last one is released.
+class PassthroughTable {
+ public:
+  // Counts an open of `inode` (just opened in the vfs with `flags`) and
+  // returns the backing id its reply must carry, 0 for ordinary FUSE I/O.
+  int32_t Open(FuseFrontend* fe, const Inode& inode);
+  // Counts the open's release (also for an open whose reply failed).
+  void Release(FuseFrontend* fe, InodeId ino);
+  // At unmount: the kernel sends no RELEASE for files still open, so their
+  // direct I/O ends here (the vfs records their sizes).
+  void EndAll(FuseFrontend* fe);
+
+ private:
+  struct Entry {
+    uint32_t opens = 0;
+    int32_t backing_id = 0;  // 0: ordinary FUSE I/O
+    bool ready = false;      // decided (else the first open is deciding)
+  };
+  bool Eligible(FuseFrontend* fe, const Inode& inode);
+  int32_t Attach(FuseFrontend* fe, InodeId ino);
+
+  std::mutex mu_;
+  std::condition_variable decided_;
+  std::unordered_map<InodeId, Entry> entries_;  // GUARDED_BY(mu_)
+  std::atomic<bool> disabled_{false};  // the kernel refused a backing file
+};
 
 // The caller's identity, from the request context.
 OpContext ContextOf(fuse_req_t req);

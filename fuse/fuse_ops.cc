@@ -214,8 +214,12 @@ void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name,
 
 // ---- files ----
 
-void SetOpenFlags(FuseFrontend* fe, fuse_file_info* fi) {
-  fi->keep_cache = fe->options().kernel_cache ? 1 : 0;
+// Decides the open's I/O (passthrough or FUSE requests) and sets its reply
+// flags; a passthrough reply is marked for the device hook to complete.
+void SetOpenFlags(FuseFrontend* fe, const Inode& inode, fuse_file_info* fi) {
+  int32_t backing = fe->passthrough()->Open(fe, inode);
+  fi->keep_cache = fe->options().kernel_cache && backing == 0 ? 1 : 0;
+  if (backing != 0) MarkPassthroughReply(backing);
 }
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -233,9 +237,10 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return ReplyError(req, st);
   }
   fi->fh = r->handle;
-  SetOpenFlags(fe, fi);
+  SetOpenFlags(fe, r->attr.inode, fi);
   if (fuse_reply_open(req, fi) != 0) {  // the caller went away
     UnregisterOpen(fe, ino, r->handle);
+    fe->passthrough()->Release(fe, ino);
     (void)fe->vfs()->Release(r->handle);
   }
 }
@@ -252,7 +257,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     return ReplyError(req, st);
   }
   fi->fh = r->handle;
-  SetOpenFlags(fe, fi);
+  SetOpenFlags(fe, r->attr.inode, fi);
   fuse_entry_param e;
   std::memset(&e, 0, sizeof(e));
   e.ino = r->attr.inode.id;
@@ -262,6 +267,7 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   e.entry_timeout = fe->options().entry_timeout;
   if (fuse_reply_create(req, &e, fi) != 0) {
     UnregisterOpen(fe, r->attr.inode.id, r->handle);
+    fe->passthrough()->Release(fe, r->attr.inode.id);
     (void)fe->vfs()->Release(r->handle);
   }
 }
@@ -299,6 +305,7 @@ void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseFrontend* fe = Frontend(req);
   if (fi->flock_release) DropFlock(fe, ino, fi->lock_owner);
   UnregisterOpen(fe, ino, fi->fh);
+  fe->passthrough()->Release(fe, ino);
   Status st = fe->vfs()->Release(fi->fh);
   fuse_reply_err(req, st.ok() ? 0 : st.code());
 }

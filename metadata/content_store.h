@@ -49,6 +49,16 @@ class ContentStore {
     int fd = -1;
   };
   virtual Result<FileRef> Ref(InodeId) { return FileRef{}; }
+  // Makes the stored bytes of `id` one file of exactly `size` bytes (created
+  // if missing; cut, or extended by a hole) and returns a descriptor of it,
+  // for a front end that lets the kernel do the file's I/O itself (FUSE
+  // passthrough). NotSupported from a store that does not keep files.
+  virtual Result<FileRef> PrepareDirect(InodeId, uint64_t) {
+    return Status::NotSupported("content store keeps no files");
+  }
+  // Forgets what the store remembers of `id` (its allocated size) after its
+  // bytes were changed without it (direct I/O).
+  virtual void Forget(InodeId) {}
   // Writes all of `iov` at `off` (scatter/gather). ENOSPC when full, with
   // no partial effect visible beyond what the OS already wrote.
   virtual Status Write(InodeId id, uint64_t off, const struct iovec* iov,

@@ -96,6 +96,8 @@ class LocalContentStore final : public ContentStore {
   Status Write(InodeId id, uint64_t off, const struct iovec* iov,
                int iovcnt) override;
   Result<FileRef> Ref(InodeId id) override;
+  Result<FileRef> PrepareDirect(InodeId id, uint64_t size) override;
+  void Forget(InodeId id) override { Changed(id); }
   Status Truncate(InodeId id, uint64_t size) override;
   Status PunchHole(InodeId id, uint64_t off, uint64_t len) override;
   Status Allocate(InodeId id, uint64_t off, uint64_t len) override;
@@ -276,6 +278,26 @@ Result<size_t> LocalContentStore::Read(InodeId id, uint64_t off, size_t len,
 Result<ContentStore::FileRef> LocalContentStore::Ref(InodeId id) {
   CFS_ASSIGN_OR_RETURN(FilePtr f, Get(id, false));
   if (!f) return FileRef{};
+  FileRef r;
+  r.fd = f->fd();
+  r.keep = std::move(f);
+  return r;
+}
+
+Result<ContentStore::FileRef> LocalContentStore::PrepareDirect(InodeId id,
+                                                               uint64_t size) {
+  if (size > kMaxFileSize) {
+    return ErrnoStatus(EFBIG, "size beyond max file size", PathFor(id));
+  }
+  ChangeScope changed{this, id};
+  CFS_ASSIGN_OR_RETURN(FilePtr f, Get(id, true));
+  struct stat st;
+  if (::fstat(f->fd(), &st) != 0) return ErrnoStatus(errno, "fstat", f->path());
+  if (static_cast<uint64_t>(st.st_size) != size) {
+    while (::ftruncate(f->fd(), static_cast<off_t>(size)) != 0) {
+      if (errno != EINTR) return ErrnoStatus(errno, "ftruncate", f->path());
+    }
+  }
   FileRef r;
   r.fd = f->fd();
   r.keep = std::move(f);

@@ -117,7 +117,10 @@ void Vfs::Emit(ChangeEvent::Kind kind, InodeId ino, InodeId parent,
 Result<Attr> Vfs::MakeAttr(const Inode& inode) {
   Attr a;
   a.inode = inode;
-  if (inode.is_reg()) {
+  uint64_t used;
+  if (OverlayDirect(&a.inode, &used)) {
+    a.used_bytes = used;
+  } else if (inode.is_reg()) {
     Result<uint64_t> used = content_->AllocatedBytes(inode.id);
     a.used_bytes = used.ok() ? *used : inode.size;
   } else if (inode.is_dir()) {
@@ -132,6 +135,7 @@ Result<Inode> Vfs::LiveInode(InodeId ino) {
   if (inode.nlink == 0 && open_files_->Count(ino) == 0) {
     return Status::NotFound("inode was removed");
   }
+  OverlayDirect(&inode);
   return inode;
 }
 

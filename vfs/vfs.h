@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "metadata/content_store.h"
@@ -239,6 +240,20 @@ class Vfs {
                  uint64_t cookie, bool plus,
                  const std::function<bool(const ReadDirEntry&)>& fn);
 
+  // ---- direct I/O (FUSE passthrough) ----
+  // A front end that lets the kernel read and write a regular file's content
+  // file itself (FUSE passthrough) registers the file first: BeginDirect
+  // makes the content file hold exactly the inode's size and returns a
+  // descriptor of it. Until the matching EndDirect, every attribute the vfs
+  // reports or works from takes the size and allocated bytes from the
+  // content file, and, once the file was written there, its mtime (ctime
+  // follows); such a write also clears setuid/setgid as any write does.
+  // A SetAttr starts over from what it recorded (explicit times and modes
+  // stick until the next direct write). Fsync and the last EndDirect record
+  // the file's attributes in the metadata store. Calls nest per inode.
+  Result<ContentStore::FileRef> BeginDirect(InodeId ino);
+  void EndDirect(InodeId ino);
+
   // ---- extended attributes ----
   Status SetXattr(const OpContext& ctx, InodeId ino, std::string_view name,
                   std::string_view value, int flags);
@@ -265,6 +280,14 @@ class Vfs {
  private:
   NanoTime Now() const { return clock_->Now(); }
   Result<Attr> MakeAttr(const Inode& inode);
+  // Applies what direct I/O changed to `n` (see BeginDirect); sets *used to
+  // the allocated bytes when given. False if `n` is not under direct I/O.
+  bool OverlayDirect(Inode* n, uint64_t* used = nullptr);
+  // Records the direct I/O overlay of `ino` in the store (caller holds the
+  // inode's lock); *changed tells whether the record changed.
+  Status FoldDirect(InodeId ino, bool* changed = nullptr);
+  // The current content mtime becomes the overlay's base (after SetAttr).
+  void RebaseDirect(InodeId ino);
   // The inode record, or ENOENT for one that is unlinked and not open
   // (waiting for the background reclaimer: gone for every caller).
   Result<Inode> LiveInode(InodeId ino);
@@ -311,6 +334,16 @@ class Vfs {
   uint64_t next_token_ = 1;  // GUARDED_BY(listeners_mu_)
   // Set while any listener exists, so the hot path skips the mutex.
   std::atomic<bool> has_listeners_{false};
+  // Files under direct I/O (BeginDirect): the content file, its users and
+  // the content mtime last recorded (base: a different one means written).
+  struct DirectFile {
+    ContentStore::FileRef ref;
+    uint32_t users = 0;
+    NanoTime base_mtime = 0;
+  };
+  std::mutex direct_mu_;
+  std::unordered_map<InodeId, DirectFile> direct_;  // GUARDED_BY(direct_mu_)
+  std::atomic<size_t> direct_count_{0};  // direct_.size(), read lock-free
   // Live inode records (counted by Recover, kept current after), for StatFs.
   std::atomic<int64_t> live_inodes_{0};
 };

@@ -207,6 +207,7 @@ Result<Attr> Vfs::Write(const OpContext& ctx, InodeId ino, uint64_t handle,
     // Handle-less writes (NFS), appends and empty writes need the inode now;
     // a plain write through a handle reads it only once, after the data.
     CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+    OverlayDirect(&inode);
     if (inode.is_dir()) return Status::Error(EISDIR);
     if (!inode.is_reg()) return Status::Invalid("not a regular file");
     if (handle == 0 && !(ctx.owner_override && inode.uid == ctx.cred.uid)) {
@@ -222,6 +223,7 @@ Result<Attr> Vfs::Write(const OpContext& ctx, InodeId ino, uint64_t handle,
 
   if (!lk) lk.emplace(locks_.get(), std::initializer_list<InodeId>{ino});
   CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
+  OverlayDirect(&inode);
   NanoTime now = Now();
   inode.size = std::max(inode.size, off + total);
   inode.mtime = now;
@@ -238,6 +240,11 @@ Result<Attr> Vfs::Write(const OpContext& ctx, InodeId ino, uint64_t handle,
 
 Status Vfs::Fsync(InodeId ino, bool data_only) {
   (void)data_only;  // sizes live in metadata, so both sync the same
+  if (direct_count_.load(std::memory_order_relaxed) > 0) {
+    // Sizes written directly (FUSE passthrough) are recorded first.
+    LockedSet lk(locks_.get(), {ino});
+    CFS_RETURN_IF_ERROR(FoldDirect(ino));
+  }
   CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
   if (inode.is_reg()) CFS_RETURN_IF_ERROR(content_->Sync(ino));
   return commit_->Sync();

@@ -27,6 +27,7 @@ Result<Attr> Vfs::Fallocate(const OpContext& ctx, InodeId ino, uint64_t handle,
   }
   LockedSet lk(locks_.get(), {ino});
   CFS_ASSIGN_OR_RETURN(Inode n, md_->GetInode(ino));
+  bool direct = OverlayDirect(&n);
   if (n.is_dir()) return Status::Error(EISDIR);
   if (!n.is_reg()) return Status::Error(ENODEV);
   if (handle == 0) CFS_RETURN_IF_ERROR(CheckAccess(n, ctx.cred, kMayWrite));
@@ -38,6 +39,11 @@ Result<Attr> Vfs::Fallocate(const OpContext& ctx, InodeId ino, uint64_t handle,
   } else {
     CFS_RETURN_IF_ERROR(content_->Allocate(ino, off, len));
     if (mode == 0) n.size = std::max(n.size, off + len);
+    // The content file of a file under direct I/O is exactly its size (the
+    // kernel reads it up to its end): blocks reserved past it go again.
+    if (direct && off + len > n.size) {
+      CFS_RETURN_IF_ERROR(content_->Truncate(ino, n.size));
+    }
   }
   NanoTime now = Now();
   n.mtime = now;
@@ -53,6 +59,7 @@ Result<Attr> Vfs::Fallocate(const OpContext& ctx, InodeId ino, uint64_t handle,
 Result<uint64_t> Vfs::SeekData(InodeId ino, uint64_t off, int whence) {
   if (whence != SEEK_DATA && whence != SEEK_HOLE) return Status::Invalid();
   CFS_ASSIGN_OR_RETURN(Inode n, md_->GetInode(ino));
+  OverlayDirect(&n);
   if (!n.is_reg()) return Status::Invalid("seek on a non-regular file");
   if (off >= n.size) return Status::Error(ENXIO);
   Result<uint64_t> r = content_->Seek(ino, off, whence == SEEK_DATA);

@@ -60,8 +60,12 @@ Result<Attr> Vfs::SetAttr(const OpContext& ctx, InodeId ino,
   CFS_RETURN_IF_ERROR(CheckSetAttr(ctx, n, req));
   NanoTime now = Now();
   if (req.size) {
-    // Content first: a crash in between leaves zeros, never stale bytes.
-    CFS_RETURN_IF_ERROR(content_->Truncate(ino, std::min(n.size, *req.size)));
+    // Content first: a crash in between leaves zeros, never stale bytes. A
+    // file under direct I/O keeps its content file exactly its size.
+    Inode probe = n;
+    bool direct = OverlayDirect(&probe);
+    CFS_RETURN_IF_ERROR(content_->Truncate(
+        ino, direct ? *req.size : std::min(n.size, *req.size)));
     n.size = *req.size;
     n.mtime = now;
     n.mode = ModeAfterWrite(n, ctx.cred);
@@ -88,6 +92,7 @@ Result<Attr> Vfs::SetAttr(const OpContext& ctx, InodeId ino,
   b.set_durable(false);  // synced by CommitFor, outside the locks
   b.PutInode(n);
   CFS_RETURN_IF_ERROR(md_->Write(b));
+  RebaseDirect(ino);  // what was just recorded is the base now
   Emit(req.size ? ChangeEvent::Kind::kData : ChangeEvent::Kind::kAttr, ino,
        kInvalidInode, {}, ctx.origin);
   lk.Release();

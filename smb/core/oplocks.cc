@@ -346,6 +346,9 @@ GrantResult OplockTable::Grant(const GrantRequest& req) {
         uint32_t grant = ask;
         if (others || req.foreign_locks || (others_hold & kW)) grant &= ~kW;
         if (others_hold & kW) grant &= ~(kR | kH);
+        // Another protocol's writer may write without the server seeing it
+        // (a local passthrough open): no read caching next to one.
+        if (req.foreign_writers) grant &= ~kR;
         // Handle caching does not mix with another open's oplock.
         if (other_oplocks) grant &= ~kH;
         if (!(grant & kR)) grant = 0;
@@ -373,6 +376,7 @@ GrantResult OplockTable::Grant(const GrantRequest& req) {
       if (level == kOplockLease) level = kOplockNone;
       uint32_t bits = OplockBits(level);
       if (bits && (others || req.foreign_locks)) bits = kR;
+      if (req.foreign_writers) bits = 0;  // see the lease case
       // No oplock next to a write-caching grant or a lease that caches
       // handles.
       if ((others_hold & kW) || (other_leases_hold & kH)) bits = 0;

@@ -91,7 +91,9 @@ class Daemon(daemon_lib.DaemonProcess):
                 f.write(f"""data_dir: {self.tmp}/data
 log_level: info
 locks: {{grace_period: 0}}
-mount: {{enabled: true, path: {self.mnt}}}
+# FUSE reads and writes reach the daemon (and its metrics) only without
+# passthrough; with it they go straight to the content files.
+mount: {{enabled: true, path: {self.mnt}, passthrough: false}}
 nfs:
   enabled: true
   address: 127.0.0.1

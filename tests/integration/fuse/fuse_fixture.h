@@ -729,6 +729,7 @@ class FuseFixture : public ::testing::Test {
   Backend* backend() { return backend_.get(); }
   locking::LockManager* locks() { return backend_->locks(); }
   Vfs* vfs() { return backend_->vfs(); }
+  FuseFrontend* frontend() { return frontend_.get(); }
 
   // stat() that records a failure and returns zeros on error.
   struct stat Stat(const std::string& path) {
