@@ -448,6 +448,7 @@ TEST(ConfigTest, DumpText) {
             "  entry_timeout_ms: 10000\n"
             "  attr_timeout_ms: 10000\n"
             "  kernel_cache: true\n"
+            "  passthrough: true\n"
             "  enforce_share_modes: false\n"
             "nfs:\n"
             "  enabled: true\n"
