@@ -12,9 +12,9 @@
 // passthrough (and FuseOptions::passthrough), regular files' reads and
 // writes go from the kernel straight to their content files; the vfs is
 // told (Vfs::BeginDirect), so NFS and SMB see those files as written. A
-// blocking F_SETLKW or flock never holds a FUSE thread: the request is answered
-// from the lock manager's grant callback; a FUSE interrupt cancels the wait
-// (EINTR).
+// blocking F_SETLKW or flock never holds a FUSE thread: the request is
+// answered from the lock manager's grant callback; a FUSE interrupt cancels
+// the wait (EINTR).
 //
 // Thread-safe: request handlers run concurrently on the loop's threads.
 #pragma once

@@ -54,7 +54,7 @@ void MarkPassthroughReply(int32_t backing_id);
 // decides for the opens that follow it until the last one is released.
 class PassthroughTable {
  public:
-  // Counts an open of `inode` (just opened in the vfs with `flags`) and
+  // Counts an open of `inode` (just opened in the vfs) and
   // returns the backing id its reply must carry, 0 for ordinary FUSE I/O.
   int32_t Open(FuseFrontend* fe, const Inode& inode);
   // Counts the open's release (also for an open whose reply failed).
