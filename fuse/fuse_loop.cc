@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <thread>
 
 #include "fuse/fuse_internal.h"
 
@@ -16,6 +17,10 @@ namespace {
 
 // Requests served without watching after a watch that found nothing.
 constexpr int kSkipAfterMiss = 8;
+
+// Interrupts a reader blocked in read(2) at stop (see the header).
+int WakeSignal() { return SIGRTMIN + 5; }
+void IgnoreWake(int) {}
 
 }  // namespace
 
@@ -28,16 +33,41 @@ FuseLoop::~FuseLoop() { Join(); }
 void FuseLoop::Start() {
   // Readers take no signals (as libfuse's own workers): the daemon waits
   // for them on its main thread.
+  struct sigaction sa = {};
+  sa.sa_handler = IgnoreWake;  // no SA_RESTART: a blocked read gets EINTR
+  sigemptyset(&sa.sa_mask);
+  sigaction(WakeSignal(), &sa, nullptr);
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &old);
+  running_ = threads_;
   for (unsigned i = 0; i < threads_; ++i) {
-    readers_.emplace_back([this] { Run(); });
+    readers_.emplace_back([this] {
+      sigset_t wake;
+      sigemptyset(&wake);
+      sigaddset(&wake, WakeSignal());
+      pthread_sigmask(SIG_UNBLOCK, &wake, nullptr);
+      Run();
+      running_.fetch_sub(1);
+    });
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 int FuseLoop::Join() {
+  // Readers still reading 100 ms after the session exited are blocked on a
+  // connection that outlives the unmount (a file is still open): interrupt
+  // them until they have all seen the exit.
+  auto waited = std::chrono::steady_clock::now();
+  while (running_.load() > 0) {
+    if (fuse_session_exited(se_) && std::chrono::steady_clock::now() - waited >
+                                        std::chrono::milliseconds(100)) {
+      for (std::thread& t : readers_) {
+        if (t.joinable()) pthread_kill(t.native_handle(), WakeSignal());
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   for (std::thread& t : readers_) {
     if (t.joinable()) t.join();
   }

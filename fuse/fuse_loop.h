@@ -14,7 +14,10 @@
 // A fixed pool of `threads` readers (a handler may block: an fsync, a wait
 // for an SMB lease break), all created by Start. Join returns once every
 // thread has ended: after fuse_session_exit and unmounting (which makes
-// every read fail) or when the kernel ends the session.
+// every read fail) or when the kernel ends the session. Unmounting while a
+// process still has a file open leaves the connection (and the readers'
+// reads) alive, so once the session has exited Join interrupts readers that
+// are still blocked with a signal of their own (no-op handler, no restart).
 //
 // Thread-safe as far as libfuse is: Start and Join from one thread.
 #pragma once
@@ -53,6 +56,7 @@ class FuseLoop {
   // Requests left before watching again after a watch found nothing.
   std::atomic<int> skip_{0};
   std::atomic<int> error_{0};
+  std::atomic<unsigned> running_{0};  // readers not yet ended
   std::vector<std::thread> readers_;
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The daemon as a user meets it: help, config validation with file:line
 # errors, start on a data directory, refusal of a second instance on the
-# same data, clean stop on SIGINT and SIGTERM, fsck afterwards.
+# same data, clean stop on SIGINT and SIGTERM (also with a file held open
+# on the mount), fsck afterwards.
 #
 #   daemon_cli_test.sh CONCORDFS_BINARY SOURCE_DIR
 set -euo pipefail
@@ -59,12 +60,29 @@ wait "$pid" || fail "daemon exit code after SIGINT: $?"
 grep -q "stopped cleanly" "$tmp/d1.log" || fail "no clean stop"
 mountpoint -q "$tmp/mnt" && fail "still mounted after stop"
 
-# Restart on the same data (the store reopens), stop with SIGTERM.
-"$bin" --data-dir "$tmp/data" --no-mount --no-nfs --no-smb > "$tmp/d3.log" 2>&1 &
+# Restart on the same data (the store reopens), stop with SIGTERM while a
+# process still has a file open on the mount: the stop does not wait for
+# it, and what the file held when the daemon stopped is kept.
+"$bin" --data-dir "$tmp/data" --mount-path "$tmp/mnt" --no-nfs --no-smb > "$tmp/d3.log" 2>&1 &
 pid=$!; pids+=("$pid")
 wait_for "$tmp/d3.log" "running" || { cat "$tmp/d3.log"; fail "restart"; }
+wait_for "$tmp/d3.log" "mounted at $tmp/mnt" || { cat "$tmp/d3.log"; fail "no mount"; }
+exec 3> "$tmp/mnt/held"
+printf 'held open\n' >&3
+t0=$(date +%s%N)
 kill -TERM "$pid"
 wait "$pid" || fail "daemon exit code after SIGTERM"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+exec 3>&-
+[ "$ms" -lt 5000 ] || fail "stop took $ms ms with a file open"
+grep -q "stopped cleanly" "$tmp/d3.log" || fail "no clean stop with a file open"
+mountpoint -q "$tmp/mnt" && fail "still mounted after a stop with a file open"
+"$bin" --data-dir "$tmp/data" --mount-path "$tmp/mnt" --no-nfs --no-smb > "$tmp/d4.log" 2>&1 &
+pid=$!; pids+=("$pid")
+wait_for "$tmp/d4.log" "mounted at $tmp/mnt" || { cat "$tmp/d4.log"; fail "third start"; }
+[ "$(cat "$tmp/mnt/held")" = "held open" ] || fail "file held open at the stop: $(cat "$tmp/mnt/held")"
+kill -TERM "$pid"
+wait "$pid" || fail "daemon exit code after the last SIGTERM"
 
 "$bin" fsck --data-dir "$tmp/data" | grep -q "consistent" || fail "fsck after clean stop"
 echo "daemon cli: ok"

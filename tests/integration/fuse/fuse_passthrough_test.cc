@@ -155,6 +155,22 @@ TEST_F(FusePassthroughTest, ChmodSetuidWhileOpenIsDroppedByTheNextWrite) {
   EXPECT_EQ(Stat(f).st_mode & 07777, 0755u);
 }
 
+TEST_F(FusePassthroughTest, FilesOpenAtUnmountHaveTheirSizesRecorded) {
+  std::string f = Path("open-at-stop");
+  UniqueFd fd(open(f.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  ASSERT_GE(fd.get(), 0);
+  ASSERT_EQ(pwrite(fd.get(), "0123456789", 10, 90), 10);
+  InodeId ino = Ino("open-at-stop");
+  // The kernel sends no RELEASE once the mount is gone: the stop records
+  // what the direct writes did.
+  Remount();
+  Result<Inode> n = vfs()->metadata()->GetInode(ino);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->size, 100u);
+  fd.Reset();
+  EXPECT_EQ(Stat(f).st_size, 100);
+}
+
 class FuseNoPassthroughTest : public FuseFixture {
  protected:
   void SetUp() override {
