@@ -8,13 +8,13 @@
 // reports the size and times the direct writes give the file.
 #include <fcntl.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "fuse/fuse_internal.h"
 #include "util/log.h"
+#include "vfs/permissions.h"
 
 namespace concordfs::fuse_internal {
 namespace {
@@ -35,8 +35,7 @@ bool PassthroughTable::Eligible(FuseFrontend* fe, const Inode& inode) {
       !PassthroughNegotiated(fe)) {
     return false;
   }
-  if (inode.mode & S_ISUID) return false;
-  if ((inode.mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) return false;
+  if (ModeWithoutSetId(inode.mode) != inode.mode) return false;
   OpContext root;
   root.origin = Origin::kFuse;
   Result<std::string> caps =

@@ -123,6 +123,8 @@ class LocalContentStore final : public ContentStore {
   // Closes every cached descriptor not in use (after EMFILE/ENFILE).
   void DropCache();
   Status WriteAll(const OpenFile& f, uint64_t off, std::vector<iovec> iov);
+  // ftruncate(2), retried on EINTR.
+  static Status SetLength(const OpenFile& f, uint64_t size);
 
   const std::string dir_;
   const bool sync_writes_;
@@ -154,6 +156,9 @@ class LocalContentStore final : public ContentStore {
   // Forgets what AllocatedBytes knew of `id`; called once a change is made.
   void Changed(InodeId id) {
     std::lock_guard<std::mutex> lock(mu_);
+    ChangedLocked(id);
+  }
+  void ChangedLocked(InodeId id) {  // with mu_ held
     ++alloc_epoch_;
     allocated_.erase(id);
   }
@@ -294,9 +299,7 @@ Result<ContentStore::FileRef> LocalContentStore::PrepareDirect(InodeId id,
   struct stat st;
   if (::fstat(f->fd(), &st) != 0) return ErrnoStatus(errno, "fstat", f->path());
   if (static_cast<uint64_t>(st.st_size) != size) {
-    while (::ftruncate(f->fd(), static_cast<off_t>(size)) != 0) {
-      if (errno != EINTR) return ErrnoStatus(errno, "ftruncate", f->path());
-    }
+    CFS_RETURN_IF_ERROR(SetLength(*f, size));
   }
   FileRef r;
   r.fd = f->fd();
@@ -364,8 +367,12 @@ Status LocalContentStore::Truncate(InodeId id, uint64_t size) {
   ChangeScope changed{this, id};
   CFS_ASSIGN_OR_RETURN(FilePtr f, Get(id, size > 0));
   if (!f) return Status::Ok();
-  while (::ftruncate(f->fd(), static_cast<off_t>(size)) != 0) {
-    if (errno != EINTR) return ErrnoStatus(errno, "ftruncate", f->path());
+  return SetLength(*f, size);
+}
+
+Status LocalContentStore::SetLength(const OpenFile& f, uint64_t size) {
+  while (::ftruncate(f.fd(), static_cast<off_t>(size)) != 0) {
+    if (errno != EINTR) return ErrnoStatus(errno, "ftruncate", f.path());
   }
   return Status::Ok();
 }
@@ -442,8 +449,7 @@ Status LocalContentStore::Remove(InodeId id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++remove_epoch_;
-    ++alloc_epoch_;
-    allocated_.erase(id);
+    ChangedLocked(id);
     auto it = index_.find(id);
     if (it != index_.end()) {
       dropped = std::move(it->second->second);

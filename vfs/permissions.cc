@@ -40,18 +40,18 @@ Status CheckDelete(const Inode& dir, const Inode& victim,
   return Status::Ok();
 }
 
-uint32_t ModeAfterWrite(const Inode& inode, const Credential& cred) {
-  if (cred.is_root()) return inode.mode;
-  uint32_t mode = inode.mode & ~static_cast<uint32_t>(S_ISUID);
+uint32_t ModeWithoutSetId(uint32_t mode) {
+  mode &= ~static_cast<uint32_t>(S_ISUID);
   if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) mode &= ~S_ISGID;
   return mode;
 }
 
+uint32_t ModeAfterWrite(const Inode& inode, const Credential& cred) {
+  return cred.is_root() ? inode.mode : ModeWithoutSetId(inode.mode);
+}
+
 uint32_t ModeAfterChown(const Inode& inode) {
-  if (inode.is_dir()) return inode.mode;
-  uint32_t mode = inode.mode & ~static_cast<uint32_t>(S_ISUID);
-  if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) mode &= ~S_ISGID;
-  return mode;
+  return inode.is_dir() ? inode.mode : ModeWithoutSetId(inode.mode);
 }
 
 }  // namespace concordfs

@@ -21,6 +21,10 @@ Status CheckOwner(const Inode& inode, const Credential& cred);
 Status CheckDelete(const Inode& dir, const Inode& victim,
                    const Credential& cred);
 
+// Mode bits without the set-id bits a write or chown drops: setuid, and
+// setgid when group-execute is set (else it marks mandatory locking).
+uint32_t ModeWithoutSetId(uint32_t mode);
+
 // Mode bits a write by `cred` leaves on a file: setuid is cleared, and
 // setgid when group-execute is set, unless the writer is root.
 uint32_t ModeAfterWrite(const Inode& inode, const Credential& cred);

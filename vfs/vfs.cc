@@ -129,18 +129,24 @@ Result<Attr> Vfs::MakeAttr(const Inode& inode) {
   return a;
 }
 
-Result<Inode> Vfs::LiveInode(InodeId ino) {
+Result<Inode> Vfs::LiveRecord(InodeId ino) {
   CFS_ASSIGN_OR_RETURN(Inode inode, md_->GetInode(ino));
   // Unlinked and not open: gone, even if the reclaimer has not got to it.
   if (inode.nlink == 0 && open_files_->Count(ino) == 0) {
     return Status::NotFound("inode was removed");
   }
+  return inode;
+}
+
+Result<Inode> Vfs::LiveInode(InodeId ino) {
+  CFS_ASSIGN_OR_RETURN(Inode inode, LiveRecord(ino));
   OverlayDirect(&inode);
   return inode;
 }
 
 Result<Attr> Vfs::GetAttr(InodeId ino) {
-  CFS_ASSIGN_OR_RETURN(Inode inode, LiveInode(ino));
+  // MakeAttr applies the direct I/O overlay (one fstat, not two).
+  CFS_ASSIGN_OR_RETURN(Inode inode, LiveRecord(ino));
   return MakeAttr(inode);
 }
 

@@ -19,6 +19,7 @@
 // Callers apply their umask before calling (the kernel does for FUSE).
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <atomic>
@@ -288,8 +289,14 @@ class Vfs {
   Status FoldDirect(InodeId ino, bool* changed = nullptr);
   // The current content mtime becomes the overlay's base (after SetAttr).
   void RebaseDirect(InodeId ino);
+  // fstat of the content file of `ino` if it is under direct I/O (and the
+  // overlay's base mtime); false otherwise.
+  bool StatDirect(InodeId ino, struct stat* st, NanoTime* base = nullptr);
+  bool IsDirect(InodeId ino);
   // The inode record, or ENOENT for one that is unlinked and not open
   // (waiting for the background reclaimer: gone for every caller).
+  Result<Inode> LiveRecord(InodeId ino);
+  // LiveRecord with the direct I/O overlay applied (what callers work from).
   Result<Inode> LiveInode(InodeId ino);
   Result<Attr> CreateNode(const OpContext& ctx, InodeId parent,
                           std::string_view name, FileType type, uint32_t mode,

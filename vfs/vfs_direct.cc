@@ -14,6 +14,7 @@
 
 #include "util/log.h"
 #include "vfs/inode_locks.h"
+#include "vfs/permissions.h"
 #include "vfs/vfs.h"
 
 namespace concordfs {
@@ -75,31 +76,36 @@ void Vfs::EndDirect(InodeId ino) {
   }
 }
 
-bool Vfs::OverlayDirect(Inode* n, uint64_t* used) {
-  if (direct_count_.load(std::memory_order_relaxed) == 0 || !n->is_reg()) {
-    return false;
-  }
+bool Vfs::StatDirect(InodeId ino, struct stat* st, NanoTime* base) {
+  if (direct_count_.load(std::memory_order_relaxed) == 0) return false;
   ContentStore::FileRef ref;
-  NanoTime base;
   {
     std::lock_guard<std::mutex> l(direct_mu_);
-    auto it = direct_.find(n->id);
+    auto it = direct_.find(ino);
     if (it == direct_.end()) return false;
     ref = it->second.ref;  // keeps the descriptor open for the fstat
-    base = it->second.base_mtime;
+    if (base != nullptr) *base = it->second.base_mtime;
   }
+  return ::fstat(ref.fd, st) == 0;
+}
+
+bool Vfs::IsDirect(InodeId ino) {
+  if (direct_count_.load(std::memory_order_relaxed) == 0) return false;
+  std::lock_guard<std::mutex> l(direct_mu_);
+  return direct_.count(ino) > 0;
+}
+
+bool Vfs::OverlayDirect(Inode* n, uint64_t* used) {
   struct stat st;
-  if (::fstat(ref.fd, &st) != 0) return false;
+  NanoTime base;
+  if (!n->is_reg() || !StatDirect(n->id, &st, &base)) return false;
   n->size = static_cast<uint64_t>(st.st_size);
   NanoTime m = FromTimespec(st.st_mtim);
   if (m != base) {
     // Written directly since the base: what a write through the vfs does.
     n->mtime = m;
     n->ctime = std::max(n->ctime, m);
-    n->mode &= ~static_cast<uint32_t>(S_ISUID);
-    if ((n->mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP)) {
-      n->mode &= ~static_cast<uint32_t>(S_ISGID);
-    }
+    n->mode = ModeWithoutSetId(n->mode);
   }
   if (used != nullptr) *used = static_cast<uint64_t>(st.st_blocks) * 512;
   return true;
@@ -119,16 +125,8 @@ Status Vfs::FoldDirect(InodeId ino, bool* changed) {
 }
 
 void Vfs::RebaseDirect(InodeId ino) {
-  if (direct_count_.load(std::memory_order_relaxed) == 0) return;
-  ContentStore::FileRef ref;
-  {
-    std::lock_guard<std::mutex> l(direct_mu_);
-    auto it = direct_.find(ino);
-    if (it == direct_.end()) return;
-    ref = it->second.ref;
-  }
   struct stat st;
-  if (::fstat(ref.fd, &st) != 0) return;
+  if (!StatDirect(ino, &st)) return;
   std::lock_guard<std::mutex> l(direct_mu_);
   auto it = direct_.find(ino);
   if (it != direct_.end()) it->second.base_mtime = FromTimespec(st.st_mtim);

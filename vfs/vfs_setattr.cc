@@ -62,10 +62,8 @@ Result<Attr> Vfs::SetAttr(const OpContext& ctx, InodeId ino,
   if (req.size) {
     // Content first: a crash in between leaves zeros, never stale bytes. A
     // file under direct I/O keeps its content file exactly its size.
-    Inode probe = n;
-    bool direct = OverlayDirect(&probe);
     CFS_RETURN_IF_ERROR(content_->Truncate(
-        ino, direct ? *req.size : std::min(n.size, *req.size)));
+        ino, IsDirect(ino) ? *req.size : std::min(n.size, *req.size)));
     n.size = *req.size;
     n.mtime = now;
     n.mode = ModeAfterWrite(n, ctx.cred);
